@@ -12,12 +12,36 @@ from collections.abc import Sequence
 
 # ISO 4217 minor-unit exponents of the currencies a chain is likely to run in.
 CURRENCY_EXPONENT: dict[str, int] = {
-    "CNY": 2, "HKD": 2, "MOP": 2, "TWD": 2, "USD": 2, "EUR": 2, "GBP": 2, "SGD": 2,
-    "MYR": 2, "THB": 2, "AUD": 2, "JPY": 0, "KRW": 0, "VND": 0,
+    "CNY": 2,
+    "HKD": 2,
+    "MOP": 2,
+    "TWD": 2,
+    "USD": 2,
+    "EUR": 2,
+    "GBP": 2,
+    "SGD": 2,
+    "MYR": 2,
+    "THB": 2,
+    "AUD": 2,
+    "JPY": 0,
+    "KRW": 0,
+    "VND": 0,
 }
 CURRENCY_SYMBOL: dict[str, str] = {
-    "CNY": "¥", "JPY": "¥", "HKD": "HK$", "MOP": "MOP$", "TWD": "NT$", "USD": "$", "EUR": "€",
-    "GBP": "£", "SGD": "S$", "MYR": "RM", "THB": "฿", "AUD": "A$", "KRW": "₩", "VND": "₫",
+    "CNY": "¥",
+    "JPY": "¥",
+    "HKD": "HK$",
+    "MOP": "MOP$",
+    "TWD": "NT$",
+    "USD": "$",
+    "EUR": "€",
+    "GBP": "£",
+    "SGD": "S$",
+    "MYR": "RM",
+    "THB": "฿",
+    "AUD": "A$",
+    "KRW": "₩",
+    "VND": "₫",
 }
 
 

@@ -1,0 +1,1 @@
+"""Members, their cards and life cycle, tiers, family cards and member self-service."""

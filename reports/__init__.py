@@ -1,0 +1,1 @@
+"""Chain-wide reporting and the HQ dashboard."""
