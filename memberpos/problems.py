@@ -33,7 +33,7 @@ _HTTP_CODES = {
     500: ("internal_error", "Internal error", "系统内部错误"),
     503: ("service_unavailable", "Service unavailable", "服务暂不可用"),
 }
-_FIELD_IN_MESSAGE = re.compile(r"at `\$\.?([^`]*)`")
+_FIELD_IN_MESSAGE = re.compile(r"at `\$\.?([^`]*)`|unknown field `([^`]*)`")
 
 
 def wants_chinese(request: Request[Any, Any, Any]) -> bool:
@@ -71,8 +71,8 @@ def _validation_errors(exc: ValidationException) -> list[dict[str, str]]:
         message = str(item.get("message", ""))
         field = item.get("key") or ""
         found = _FIELD_IN_MESSAGE.search(message)
-        if found and found.group(1):
-            field = found.group(1)
+        if found and (found.group(1) or found.group(2)):
+            field = found.group(1) or found.group(2)
         errors.append(
             {"field": str(field), "message": message, "source": str(item.get("source", ""))}
         )

@@ -9,12 +9,19 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import os
 import secrets
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-_hasher = PasswordHasher(time_cost=2, memory_cost=19_456, parallelism=1)
+# OWASP's argon2id minimum by default; a deployment may raise it. Each stored hash carries
+# its own parameters, so changing them never invalidates an existing password.
+_hasher = PasswordHasher(
+    time_cost=int(os.environ.get("MEMBERPOS_ARGON2_TIME_COST", "2")),
+    memory_cost=int(os.environ.get("MEMBERPOS_ARGON2_MEMORY_KIB", "19456")),
+    parallelism=1,
+)
 
 
 def hash_secret(secret: str) -> str:

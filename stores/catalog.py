@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from memberpos.clock import utc_now
-from memberpos.db import transaction
+from memberpos.db import is_sqlite, transaction
 from stores import audit
 from stores.access import Actor, Permission
 from stores.chain import store_by_code
@@ -145,11 +145,14 @@ async def list_products(
     count = Product.count()
     conditions = []
     if search:
-        conditions.append(
-            Product.sku.ilike(f"%{search}%")
-            | Product.name.ilike(f"%{search}%")
-            | Product.name_en.ilike(f"%{search}%")
+        # SQLite's LIKE is already case-insensitive for ASCII; PostgreSQL needs ILIKE.
+        pattern = f"%{search}%"
+        match = (
+            (lambda column: column.like(pattern))
+            if is_sqlite()
+            else (lambda column: column.ilike(pattern))
         )
+        conditions.append(match(Product.sku) | match(Product.name) | match(Product.name_en))
     if category_code:
         path = await Category.select(Category.path).where(Category.code == category_code).first()
         if path is None:

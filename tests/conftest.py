@@ -74,6 +74,14 @@ def _with_database(url: str, database: str) -> str:
 
 def pytest_configure(config: pytest.Config) -> None:
     global _unavailable, _test_database
+    # The admin site's own user table hashes with 600,000 PBKDF2 rounds (half a second a
+    # user); tests create hundreds of admins and test our rules, not that hash's strength.
+    from piccolo.apps.user.tables import BaseUser
+
+    BaseUser._pbkdf2_iteration_count = 1_000
+    # Likewise our own argon2id cost, set before memberpos.security is imported.
+    os.environ.setdefault("MEMBERPOS_ARGON2_MEMORY_KIB", "1024")
+    os.environ.setdefault("MEMBERPOS_ARGON2_TIME_COST", "1")
     os.environ["MEMBERPOS_SECRET_KEY"] = "test-secret-key"
     os.environ.pop("MEMBERPOS_REDIS_URL", None)
     if BACKEND == "sqlite":
