@@ -204,7 +204,12 @@ async def sync_admin_user(
     if existing is None:
         if is_admin and password:
             await BaseUser.create_user(
-                username=employee_no, password=password, admin=True, superuser=True, active=True
+                username=employee_no,
+                password=password,
+                email=f"{employee_no.lower()}@staff.memberpos.invalid",  # unique, never mailed
+                admin=True,
+                superuser=True,
+                active=True,
             )
         return
     await BaseUser.update(
