@@ -16,5 +16,6 @@ APP_REGISTRY = AppRegistry(
         "piccolo_api.session_auth.piccolo_app",
         "piccolo_admin.piccolo_app",
         "stores.piccolo_app",
+        "members.piccolo_app",
     ]
 )
