@@ -17,5 +17,6 @@ APP_REGISTRY = AppRegistry(
         "piccolo_admin.piccolo_app",
         "stores.piccolo_app",
         "members.piccolo_app",
+        "loyalty.piccolo_app",
     ]
 )

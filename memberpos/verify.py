@@ -6,9 +6,10 @@ from collections.abc import Awaitable, Callable
 
 
 def _checks() -> list[Callable[[], Awaitable[list[str]]]]:
+    from loyalty.verify import check_points, check_stored_value
     from stores.verify import check_chain
 
-    return [check_chain]
+    return [check_chain, check_points, check_stored_value]
 
 
 async def run_checks() -> list[str]:

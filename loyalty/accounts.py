@@ -1,0 +1,79 @@
+"""Opening and locking a member's accounts.
+
+An account exists from the first posting on (opened by an idempotent insert). Postings to one
+account are serialised: on PostgreSQL by ``SELECT … FOR UPDATE`` of the account row inside the
+posting's transaction (READ COMMITTED; other members' postings run in parallel), on SQLite by
+the IMMEDIATE write transaction every posting runs in.
+"""
+
+from __future__ import annotations
+
+from loyalty.tables import PointsAccount, StoredValueAccount
+from memberpos.clock import utc_now
+from memberpos.db import is_sqlite
+
+
+async def points_account_id(member_id: int) -> int:
+    row = (
+        await PointsAccount.select(PointsAccount.id)
+        .where(PointsAccount.member == member_id)
+        .first()
+    )
+    if row is not None:
+        return row["id"]
+    await (
+        PointsAccount.insert(PointsAccount(member=member_id, updated_at=utc_now()))
+        .on_conflict(target=(PointsAccount.member,), action="DO NOTHING")
+        .run()
+    )
+    row = (
+        await PointsAccount.select(PointsAccount.id)
+        .where(PointsAccount.member == member_id)
+        .first()
+    )
+    assert row is not None
+    return row["id"]
+
+
+async def stored_value_account_id(member_id: int) -> int:
+    row = (
+        await StoredValueAccount.select(StoredValueAccount.id)
+        .where(StoredValueAccount.member == member_id)
+        .first()
+    )
+    if row is not None:
+        return row["id"]
+    await (
+        StoredValueAccount.insert(StoredValueAccount(member=member_id, updated_at=utc_now()))
+        .on_conflict(target=(StoredValueAccount.member,), action="DO NOTHING")
+        .run()
+    )
+    row = (
+        await StoredValueAccount.select(StoredValueAccount.id)
+        .where(StoredValueAccount.member == member_id)
+        .first()
+    )
+    assert row is not None
+    return row["id"]
+
+
+async def lock_points_account(account_id: int) -> dict:
+    query = PointsAccount.select(PointsAccount.id, PointsAccount.balance, PointsAccount.debt).where(
+        PointsAccount.id == account_id
+    )
+    if not is_sqlite():
+        query = query.lock_rows()
+    row = await query.first()
+    assert row is not None
+    return row
+
+
+async def lock_stored_value_account(account_id: int) -> dict:
+    query = StoredValueAccount.select(
+        StoredValueAccount.id, StoredValueAccount.principal, StoredValueAccount.bonus
+    ).where(StoredValueAccount.id == account_id)
+    if not is_sqlite():
+        query = query.lock_rows()
+    row = await query.first()
+    assert row is not None
+    return row
