@@ -96,6 +96,9 @@ def _admin_app() -> Any:
         store_tables.StorePrice,
         store_tables.AuditEntry,
     ]
+    from memberpos.domains import collect
+
+    tables.extend(collect("ADMIN_TABLES"))
     return create_admin(tables=tables, read_only=True, site_name="memberpos HQ", allowed_hosts=[])
 
 
@@ -103,6 +106,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or get_settings()
     services = Services(settings)
 
+    from memberpos.domains import collect
     from pos_gateway.api import pos_router
     from stores.api import hq_router
 
@@ -125,7 +129,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
         stores_registry = StoreRegistry(default_factory=root.with_namespace)
 
     app = Litestar(
-        route_handlers=[health, hq_router(), pos_router(), admin_site],
+        route_handlers=[
+            health,
+            hq_router(collect("HQ_HANDLERS")),
+            pos_router(collect("POS_HANDLERS")),
+            *collect("ROUTERS"),
+            admin_site,
+        ],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         on_startup=[services.start],
         on_shutdown=[services.stop],

@@ -58,6 +58,10 @@ async def _demo() -> int:
     )
     if summary.new_terminal_keys:
         print(f"  new terminal API keys written to {DEMO_KEYS_FILE} (shown once)")
+    from memberpos.domains import demo_steps
+
+    for step in demo_steps():
+        print(f"  {await step()}")
     print(
         f"  demo sign-in: employee {HQ_ADMIN[0]} / password {DEMO_PASSWORD} (hq_admin); "
         f"store managers E1001, E1006, … same password, PIN 2468"
@@ -119,6 +123,10 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("migrate", help="bring the database to the latest schema")
     commands.add_parser("demo", help="create (idempotently) the demo chain")
     commands.add_parser("verify", help="check data invariants; exit 1 on any violation")
+    from memberpos.domains import cli_modules
+
+    for module in cli_modules():
+        module.add_commands(commands)
     return parser
 
 
@@ -126,6 +134,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "serve":
         return _serve(args)
+    if hasattr(args, "run"):
+        return int(args.run(args))
     work = {"migrate": _migrate, "demo": _demo, "verify": _verify}[args.command]
     return asyncio.run(_with_database(work))
 

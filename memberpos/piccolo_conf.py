@@ -18,5 +18,8 @@ APP_REGISTRY = AppRegistry(
         "stores.piccolo_app",
         "members.piccolo_app",
         "loyalty.piccolo_app",
+        "promotions.piccolo_app",
+        "pos_gateway.piccolo_app",
+        "printers.piccolo_app",
     ]
 )

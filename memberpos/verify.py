@@ -2,18 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
-
-def _checks() -> list[Callable[[], Awaitable[list[str]]]]:
-    from loyalty.verify import check_points, check_stored_value
-    from stores.verify import check_chain
-
-    return [check_chain, check_points, check_stored_value]
+from memberpos.domains import verify_checks
 
 
 async def run_checks() -> list[str]:
     problems: list[str] = []
-    for check in _checks():
+    for check in verify_checks():
         problems.extend(await check())
     return problems

@@ -1,0 +1,1 @@
+"""pos_gateway tables (Piccolo)."""
