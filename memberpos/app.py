@@ -102,6 +102,13 @@ def _admin_app() -> Any:
     return create_admin(tables=tables, read_only=True, site_name="memberpos HQ", allowed_hosts=[])
 
 
+def _me_routers() -> list[Any]:
+    from memberpos.domains import collect, me_router_factory
+
+    factory = me_router_factory()
+    return [factory(collect("ME_HANDLERS"))] if factory else []
+
+
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or get_settings()
     services = Services(settings)
@@ -134,6 +141,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             hq_router(collect("HQ_HANDLERS")),
             pos_router(collect("POS_HANDLERS")),
             *collect("ROUTERS"),
+            *_me_routers(),
             admin_site,
         ],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]

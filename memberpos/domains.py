@@ -10,6 +10,12 @@ Each entry names a module and the attribute it may define:
 - Demo steps: an async function returning one line for the summary; run in this order after
   the chain exists, each idempotent.
 - Verify checks: an async function returning a list of problems.
+- ``ME_HANDLERS`` (API modules): handlers under ``/api/v1/me``, behind the member sign-in of
+  ``members.self_service_api.me_router``; they take ``member: NamedDependency[MemberIdentity]``.
+- Merge hooks: ``async def hook(survivor_id: int, merged_id: int, merge_ref: str,
+  at: datetime) -> None``, called in order inside the transaction of a member merge, each
+  moving what its domain keeps for the merged member to the survivor (idempotent by
+  ``merge_ref``).
 """
 
 from __future__ import annotations
@@ -43,6 +49,11 @@ DEMO_STEPS = (
     "stores.commission_demo:create_demo_commission",
     "pos_gateway.demo:create_demo_history",
 )
+MERGE_HOOKS = (
+    "loyalty.merge:merge_members",
+    "promotions.coupons:merge_members",
+)
+ME_ROUTER = "members.self_service_api:me_router"
 VERIFY_CHECKS = (
     "stores.verify:check_chain",
     "loyalty.verify:check_points",
@@ -96,3 +107,12 @@ def demo_steps() -> list[Callable[[], Awaitable[str]]]:
 
 def verify_checks() -> list[Callable[[], Awaitable[list[str]]]]:
     return _functions(VERIFY_CHECKS)
+
+
+def merge_hooks() -> list[Callable[..., Awaitable[None]]]:
+    return _functions(MERGE_HOOKS)
+
+
+def me_router_factory() -> Callable[[list[Any]], Any] | None:
+    found = _functions((ME_ROUTER,))
+    return found[0] if found else None
