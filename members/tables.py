@@ -118,3 +118,91 @@ class Outbox(Table):
     created_at = Timestamptz()
     sent_at = Timestamptz(null=True, default=None)
     attempts = Integer(default=0, null=False)
+
+
+class QualifyingSpend(Table):
+    """Spend that counts towards a tier: one row per sale (positive) or refund (negative),
+    appended by the POS gateway inside the sale's own transaction. Append-only and unique by
+    source (kind + id), so a replayed sale counts once; merges append compensating rows."""
+
+    member = ForeignKey(Member, null=False, on_delete=RESTRICT)
+    store = ForeignKey(Store, null=False, on_delete=RESTRICT)
+    business_date = Date(null=False)  # in the store's zone; the rolling window counts these
+    amount_minor = BigInt(null=False)
+    source_kind = Varchar(length=24, null=False)  # sale | refund | merge_in | merge_out | demo
+    source_id = Varchar(length=64, null=False)
+    occurred_at = Timestamptz()
+    recorded_at = Timestamptz()
+
+
+class TierEvent(Table):
+    """Every change of a member's tier (or of its hold), why and who. Append-only; the
+    member's tier history in their data export."""
+
+    member = ForeignKey(Member, null=False, on_delete=RESTRICT)
+    from_tier = ForeignKey(Tier, null=True, default=None, on_delete=RESTRICT)
+    to_tier = ForeignKey(Tier, null=True, default=None, on_delete=RESTRICT)
+    # upgrade | downgrade | manual | paid | renewal | lapse | hold_ended | merge
+    reason = Varchar(length=16, null=False)
+    rolling_spend_minor = BigInt(null=True, default=None)
+    held_until = Timestamptz(null=True, default=None)
+    staff = ForeignKey(Staff, null=True, default=None, on_delete=RESTRICT)
+    source_kind = Varchar(length=24, null=True, default=None)
+    source_id = Varchar(length=64, null=True, default=None)
+    note = Text(default="")
+    at = Timestamptz()
+
+
+class FamilySpend(Table):
+    """Stored value a child card spent from its parent (positive) or got back on a refund
+    (negative, ``reverses`` the reservation). The per-day and per-month limits are checked
+    against these rows with the family link locked. Append-only, unique by source."""
+
+    link = ForeignKey(FamilyLink, null=False, on_delete=RESTRICT)
+    child = ForeignKey(Member, null=False, on_delete=RESTRICT)
+    parent = ForeignKey(Member, null=False, on_delete=RESTRICT)
+    business_date = Date(null=False)
+    amount_minor = BigInt(null=False)
+    source_kind = Varchar(length=24, null=False)
+    source_id = Varchar(length=64, null=False)
+    reverses = ForeignKey("self", null=True, default=None, on_delete=RESTRICT)
+    at = Timestamptz()
+
+
+class MemberSession(Table):
+    """A member signed in on their phone: a bearer token, of which only the SHA-256 is
+    stored (like staff sessions)."""
+
+    token_hash = Varchar(length=64, unique=True, null=False)
+    member = ForeignKey(Member, null=False, on_delete=RESTRICT)
+    method = Varchar(length=8, null=False)  # pin | code
+    created_at = Timestamptz()
+    expires_at = Timestamptz(null=False)
+    revoked_at = Timestamptz(null=True, default=None)
+
+
+class SignInCode(Table):
+    """A one-time sign-in code sent to a member's phone: only its keyed hash is stored here
+    (the outbox row that carries it to the SMS gateway holds the code itself)."""
+
+    phone = Varchar(length=20, null=False)
+    member = ForeignKey(Member, null=False, on_delete=RESTRICT)
+    code_hash = Varchar(length=64, null=False)
+    created_at = Timestamptz()
+    expires_at = Timestamptz(null=False)
+    used_at = Timestamptz(null=True, default=None)
+    attempts = Integer(default=0, null=False)
+
+
+class MemberMerge(Table):
+    """HQ merged a duplicate member into a survivor: cards, history and (through each
+    domain's merge hook) balances moved over. One row per merge, unique by ``merge_ref`` and
+    by the merged member (a member is merged once)."""
+
+    merge_ref = Varchar(length=64, null=False)
+    survivor = ForeignKey(Member, null=False, on_delete=RESTRICT)
+    merged = ForeignKey(Member, null=False, on_delete=RESTRICT)
+    staff = ForeignKey(Staff, null=True, default=None, on_delete=RESTRICT)
+    reason = Text(default="")
+    moved = JSON(default="{}")  # what moved: card numbers, spend, links …
+    at = Timestamptz()
