@@ -24,6 +24,11 @@ class Program:
     stored_value_order: str = "principal_first"
     pin_threshold_minor: int = 20_000
     daily_spend_limit_minor: int = 0
+    manager_points_limit: int = 5_000
+    manager_stored_value_limit_minor: int = 50_000
+    hq_points_limit: int = 1_000_000
+    hq_stored_value_limit_minor: int = 10_000_000
+    expiry_warning_days: int = 30
 
 
 PROGRAM_FIELDS = tuple(f.name for f in fields(Program))

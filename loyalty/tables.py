@@ -48,6 +48,13 @@ class LoyaltyProgram(Table):
     stored_value_order = Varchar(length=16, default="principal_first", null=False)
     pin_threshold_minor = BigInt(default=20_000, null=False)
     daily_spend_limit_minor = BigInt(default=0, null=False)  # 0 = no limit
+    # Manual adjustments: the most one adjustment may move, per role (absolute values).
+    manager_points_limit = BigInt(default=5_000, null=False)
+    manager_stored_value_limit_minor = BigInt(default=50_000, null=False)
+    hq_points_limit = BigInt(default=1_000_000, null=False)
+    hq_stored_value_limit_minor = BigInt(default=10_000_000, null=False)
+    # Members are warned this many days before points expire (0 = no warning).
+    expiry_warning_days = Integer(default=30, null=False)
     updated_at = Timestamptz()
 
 
@@ -147,10 +154,26 @@ class EarningRule(Table):
     active = Boolean(default=True, null=False)
 
 
+class ServicePackageProduct(Table):
+    """What HQ sells as a package: N uses of a service or SKU for a price, valid for a number
+    of days from the sale, optionally at one store only."""
+
+    code = Varchar(length=32, unique=True, null=False)
+    name = Varchar(length=100, null=False)
+    sku = Varchar(length=40, null=True, default=None)
+    uses = Integer(null=False)
+    price_minor = BigInt(null=False)
+    validity_days = Integer(null=False)
+    store = ForeignKey(Store, null=True, default=None, on_delete=RESTRICT)  # None: any
+    active = Boolean(default=True, null=False)
+    created_at = Timestamptz()
+
+
 class ServicePackage(Table):
     """Prepaid uses of a service or product (ten car washes): 次卡 / 项目储值."""
 
     member = ForeignKey(Member, null=False, on_delete=RESTRICT)
+    product = ForeignKey(ServicePackageProduct, null=True, default=None, on_delete=RESTRICT)
     name = Varchar(length=100, null=False)
     sku = Varchar(length=40, null=True, default=None)
     uses_bought = Integer(null=False)
@@ -166,9 +189,12 @@ class ServicePackage(Table):
 class ServicePackageEntry(Table):
     package = ForeignKey(ServicePackage, null=False, on_delete=RESTRICT)
     uses_delta = Integer(null=False)
-    kind = Varchar(length=16, null=False)  # purchase | use | use_return | refund | expire
+    # purchase | use | use_return | refund | expire | merge_in | merge_out
+    kind = Varchar(length=16, null=False)
     source_kind = Varchar(length=20, null=False)
     source_id = Varchar(length=64, null=False)
+    # Change of the package's unearned value (the chain's liability): + on purchase, − on a
+    # use (revenue), refund (cash back) or expiry; the package's value left = sum of these.
     amount_minor = BigInt(default=0, null=False)
     store = ForeignKey(Store, null=True, default=None, on_delete=RESTRICT)
     created_at = Timestamptz()
@@ -177,10 +203,23 @@ class ServicePackageEntry(Table):
 class Adjustment(Table):
     """A manager's manual correction, with the reason; its entries point back here."""
 
+    # The caller's adjustment id: posting the same one twice changes nothing (unique index).
+    ref = Varchar(length=64, null=False, default="")
     member = ForeignKey(Member, null=False, on_delete=RESTRICT)
     staff = ForeignKey(Staff, null=False, on_delete=RESTRICT)
+    store = ForeignKey(Store, null=True, default=None, on_delete=RESTRICT)
     points_delta = BigInt(default=0, null=False)
     principal_delta = BigInt(default=0, null=False)
     bonus_delta = BigInt(default=0, null=False)
     reason = Text(null=False)
+    created_at = Timestamptz()
+
+
+class ExpiryWarning(Table):
+    """A member was warned (outbox) that points expire on ``expires_on``; one row per account
+    and date, so the nightly job warns once."""
+
+    account = ForeignKey(PointsAccount, null=False, on_delete=RESTRICT)
+    expires_on = Date(null=False)
+    points = BigInt(null=False)
     created_at = Timestamptz()
