@@ -22,6 +22,8 @@ class Settings:
     time_zone: str = "Asia/Shanghai"
     staff_token_hours: int = 12
     require_services: bool = False
+    # A refund above this amount needs a manager's PIN at the till.
+    refund_manager_minor: int = 50_000
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -66,6 +68,7 @@ def load_settings() -> Settings:
         default_locale=os.environ.get("MEMBERPOS_DEFAULT_LOCALE", "zh-CN"),
         time_zone=time_zone,
         staff_token_hours=int(os.environ.get("MEMBERPOS_STAFF_TOKEN_HOURS", "12")),
+        refund_manager_minor=int(os.environ.get("MEMBERPOS_REFUND_MANAGER_MINOR", "50000")),
         require_services=os.environ.get("MEMBERPOS_REQUIRE_SERVICES", "") not in ("", "0"),
     )
 
