@@ -168,6 +168,25 @@ async def _member_ref(member_id: int, card_id: int | None, number: str | None) -
     )
 
 
+async def member_by_phone(phone: str) -> dict[str, Any] | None:
+    """The member holding a normalised phone number; a merged member's phone finds the
+    member it was merged into."""
+    member = (
+        await Member.select(Member.id, Member.status, Member.merged_into)
+        .where(Member.phone == phone)
+        .first()
+    )
+    for _ in range(5):  # merged into a member that was merged in turn
+        if member is None or member["status"] != "merged" or member["merged_into"] is None:
+            break
+        member = (
+            await Member.select(Member.id, Member.status, Member.merged_into)
+            .where(Member.id == member["merged_into"])
+            .first()
+        )
+    return member
+
+
 async def find_member(
     *, card_number: str | None = None, qr_token: str | None = None, phone: str | None = None
 ) -> MemberRef:
@@ -183,7 +202,7 @@ async def find_member(
         return await _member_ref(card["member_id"], card["id"], number)
     if phone:
         normalised = normalise_phone(phone)
-        member = await Member.select(Member.id).where(Member.phone == normalised).first()
+        member = await member_by_phone(normalised)
         if member is None:
             raise UnknownMember(field="phone")
         card = (

@@ -12,7 +12,7 @@ from memberpos.clock import utc_now
 from memberpos.counters import get_counter
 from memberpos.db import transaction
 from memberpos.security import hash_secret, verify_secret
-from members.cards import Operator, check_card_number, issue_card
+from members.cards import Operator, check_card_number, issue_card, member_by_phone
 from members.errors import PinLocked, UnknownMember, WrongPin
 from members.phones import normalise_phone
 from members.tables import Card, Member
@@ -95,7 +95,7 @@ async def register(registration: Registration, operator: Operator) -> Registered
             .run()
         )
         if not inserted:
-            existing = await Member.select(Member.id).where(Member.phone == phone).first()
+            existing = await member_by_phone(phone)
             assert existing is not None
             card = (
                 await Card.select(Card.id, Card.number, Card.kind, Card.status)
