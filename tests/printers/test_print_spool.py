@@ -43,7 +43,7 @@ async def test_a_job_is_stored_before_it_is_sent(clock) -> None:
     spool = Spool(store, {"till-3": printer}, clock=clock)
     job = await spool.print_now("till-3", "receipt", b"\x1b@receipt\n")
     assert printer.stored_when_sent == [True]
-    assert job.status == "done" and job.attempts == 1 and job.printed_at == clock.now
+    assert job.status == "printed" and job.attempts == 1 and job.printed_at == clock.now
 
 
 async def test_printer_dropping_the_connection_leaves_the_job_queued_until_a_retry_prints_it(
@@ -68,7 +68,7 @@ async def test_printer_dropping_the_connection_leaves_the_job_queued_until_a_ret
     clock.advance(5)
     [retried] = await spool.retry_due()
     assert retried.id == job.id
-    assert retried.status == "done" and retried.attempts == 2
+    assert retried.status == "printed" and retried.attempts == 2
     assert retried.last_error is None
     assert network_printer.jobs == [data]
 
@@ -83,7 +83,7 @@ async def test_a_printer_switched_on_later_prints_the_queued_job(
     printer = start_network_printer(free_port)
     clock.advance(5)
     [retried] = await spool.retry_due()
-    assert retried.status == "done"
+    assert retried.status == "printed"
     assert printer.jobs == [b"\x1b@top-up\n"]
 
 
@@ -101,7 +101,7 @@ async def test_paper_out_and_timeouts_are_recorded_with_their_reason(clock) -> N
     assert job.next_attempt_at == clock.now + timedelta(seconds=10)
     clock.advance(10)
     [job] = await spool.retry_due()
-    assert job.status == "done" and printer.printed == [b"r\n"]
+    assert job.status == "printed" and printer.printed == [b"r\n"]
 
 
 def test_retry_delay_doubles_up_to_five_minutes() -> None:
@@ -130,7 +130,7 @@ async def test_other_printers_are_not_held_back(clock) -> None:
     spool = Spool(InMemorySpoolStore(), {"till-3": broken, "till-4": working}, clock=clock)
     await spool.print_now("till-3", "receipt", b"three\n")
     job = await spool.print_now("till-4", "receipt", b"four\n")
-    assert job.status == "done" and working.printed == [b"four\n"]
+    assert job.status == "printed" and working.printed == [b"four\n"]
 
 
 async def test_reprint_is_a_new_job_referencing_the_original_without_the_drawer_kick(
@@ -163,12 +163,12 @@ async def test_a_job_the_spool_gave_up_on_stays_stored_and_can_be_requeued(clock
     assert await store.list_jobs(statuses=["failed"]) == [job]
 
     later = await spool.print_now("till-3", "receipt", b"later\n")
-    assert later.status == "done"  # a job given up on no longer holds the queue
+    assert later.status == "printed"  # a job given up on no longer holds the queue
 
     requeued = await spool.requeue(job.id)
     assert requeued.status == "queued"
     [job] = await spool.retry_due()
-    assert job.status == "done" and printer.printed == [b"later\n", b"r\n"]
+    assert job.status == "printed" and printer.printed == [b"later\n", b"r\n"]
 
 
 async def test_a_job_abandoned_while_printing_is_taken_again_after_its_lease(clock) -> None:
@@ -182,7 +182,7 @@ async def test_a_job_abandoned_while_printing_is_taken_again_after_its_lease(clo
     assert await spool.retry_due() == []
     clock.advance(121)
     [job] = await spool.retry_due()
-    assert job.status == "done" and job.attempts == 2
+    assert job.status == "printed" and job.attempts == 2
 
 
 async def test_an_unexpected_error_is_recorded_and_the_job_kept(clock) -> None:
