@@ -1643,6 +1643,82 @@ def _apply_manual_discounts(
 
 
 # --------------------------------------------------------------------------------------------
+# The index: which promotions can match a basket at all
+# --------------------------------------------------------------------------------------------
+
+
+def _index_keys(promotion: Promotion) -> frozenset[tuple[str, str]] | None:
+    """What a line must have for ``promotion`` to possibly cover it, or None when any line
+    may do (no inclusion set: the promotion is basket-wide). Exclusions only narrow a
+    targeting, so they are left to :meth:`Targeting.matches`."""
+    targeting = promotion.targeting
+    keys = (
+        {("sku", sku) for sku in targeting.skus}
+        | {("category", category) for category in targeting.categories}
+        | {("brand", brand) for brand in targeting.brands}
+        | {("tag", tag) for tag in targeting.tags}
+    )
+    if not keys and isinstance(promotion, BundlePrice):
+        # A bundle takes only units its components match, whatever its targeting.
+        keys = {
+            ("sku", component.sku)
+            if component.sku is not None
+            else ("category", component.category or "")
+            for component in promotion.components
+        }
+    return frozenset(keys) if keys else None
+
+
+def _line_keys(line: BasketLine) -> Iterable[tuple[str, str]]:
+    yield "sku", line.sku
+    for category in line.category_path:
+        yield "category", category
+    if line.brand:
+        yield "brand", line.brand
+    for tag in line.tags:
+        yield "tag", tag
+
+
+class IndexedPromotions(list[Promotion]):
+    """A read-only list of active promotions indexed by what they can match (SKU, category,
+    brand, tag, or anything for basket-wide ones), so :func:`price_basket` looks only at the
+    promotions that can cover a line of the basket: the cost of pricing grows with the
+    promotions that match, not with all that are live. Build it once per set of definitions
+    (the service caches it) and pass it as ``promotions``; the result is deterministic and the
+    same as with the plain list, except that promotions no line can match are not listed
+    among the rejected."""
+
+    def __init__(self, promotions: Iterable[Promotion] = ()) -> None:
+        super().__init__(promotions)
+        self._basket_wide: list[int] = []
+        self._by_key: dict[tuple[str, str], list[int]] = {}
+        for position, promotion in enumerate(self):
+            keys = _index_keys(promotion)
+            if keys is None:
+                self._basket_wide.append(position)
+                continue
+            for key in keys:
+                self._by_key.setdefault(key, []).append(position)
+
+    def candidates_for(self, lines: Iterable[BasketLine]) -> list[Promotion]:
+        """The promotions that can match at least one of ``lines``, in list order."""
+        positions = set(self._basket_wide)
+        by_key = self._by_key
+        for line in lines:
+            for key in _line_keys(line):
+                found = by_key.get(key)
+                if found:
+                    positions.update(found)
+        return [self[position] for position in sorted(positions)]
+
+    def _read_only(self, *args: object, **kwargs: object) -> None:
+        raise TypeError("IndexedPromotions is read-only (it is shared); copy it with list()")
+
+    append = extend = insert = remove = pop = clear = sort = reverse = _read_only  # type: ignore[assignment]
+    __setitem__ = __delitem__ = __iadd__ = __imul__ = _read_only  # type: ignore[assignment]
+
+
+# --------------------------------------------------------------------------------------------
 # Entry points
 # --------------------------------------------------------------------------------------------
 
@@ -1659,12 +1735,17 @@ def price_basket(
     coupons for the customer, then the cashier's manual discounts.
 
     ``promotions`` are the chain's active definitions (the engine checks dates, hours, stores,
-    member and tier scope itself); ``coupons`` have been validated by the caller. Raises
+    member and tier scope itself); ``coupons`` have been validated by the caller. When
+    ``promotions`` is an :class:`IndexedPromotions`, only the promotions that can match a line
+    of the basket are considered (the result is the same, except that the others are not
+    listed in ``rejected``). Raises
     :class:`ManualDiscountOverLimit` (code ``manual_discount_over_limit``) when the cashier's
     discounts exceed the staff limit, and the ``Invalid*`` errors for inconsistent input.
     """
     currency = basket.currency
     lines = sorted(basket.lines, key=lambda line: line.line_id)
+    if isinstance(promotions, IndexedPromotions):
+        promotions = promotions.candidates_for(lines)
     competing, matching, rejections = _competing_candidates(
         _candidates(promotions, coupons), lines, context, currency
     )

@@ -181,4 +181,3 @@ class CouponMove(Table):
     merged = ForeignKey(Member, null=False, on_delete=RESTRICT)
     coupons = Integer(null=False)
     at = Timestamptz(null=False)
-
