@@ -7,7 +7,9 @@ CURRENT_DIRECTORY = os.path.dirname(os.path.abspath(__file__))
 APP_CONFIG = AppConfig(
     app_name="stores",
     migrations_folder_path=os.path.join(CURRENT_DIRECTORY, "piccolo_migrations"),
-    table_classes=table_finder(modules=["stores.tables"], exclude_imported=True),
+    table_classes=table_finder(
+        modules=["stores.tables", "stores.commission_tables"], exclude_imported=True
+    ),
     migration_dependencies=[],
     commands=[],
 )
