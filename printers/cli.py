@@ -4,9 +4,17 @@ Chinese, do the columns line up, do the QR code, the barcode and the cutter work
 
 from __future__ import annotations
 
+import argparse
+import sys
+import time
 from datetime import UTC, datetime
 
-from printers.escpos_render import printer_profile, profile_for_columns, render_escpos
+from printers.escpos_render import (
+    PRINTER_PROFILES,
+    printer_profile,
+    profile_for_columns,
+    render_escpos,
+)
 from printers.layout import (
     Locale,
     Page,
@@ -18,7 +26,7 @@ from printers.layout import (
     Totals,
     layout_receipt,
 )
-from printers.transports import parse_transport
+from printers.transports import PrinterUnavailable, parse_transport
 
 TEST_PAGE_TIME = datetime(2025, 1, 1, 4, 0, tzinfo=UTC)
 
@@ -93,3 +101,84 @@ def print_test(
     transport = parse_transport(transport_spec)
     ops = build_test_page(width, locale, transport_spec=transport_spec, profile_name=printer.name)
     transport.send(render_escpos(ops, printer))
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _run_print_test(args: argparse.Namespace) -> int:
+    """``memberpos print-test``: no database, only the printer."""
+    try:
+        profile = printer_profile(args.profile) if args.profile else None
+        width = args.columns or (profile.columns if profile else 48)
+        if profile is not None and width > profile.columns:
+            raise ValueError(
+                f"--columns {width} is wider than the {profile.name} printer "
+                f"({profile.columns} columns)"
+            )
+        for attempt in range(1, args.attempts + 1):
+            try:
+                print_test(args.transport, width, args.locale, args.profile)
+                break
+            except PrinterUnavailable as error:
+                if attempt == args.attempts:
+                    raise
+                print(
+                    f"memberpos print-test: attempt {attempt} failed ({error}); "
+                    f"trying again in {args.retry_delay:g} s",
+                    file=sys.stderr,
+                )
+                time.sleep(args.retry_delay)
+    except ValueError as error:
+        print(f"memberpos print-test: {error}", file=sys.stderr)
+        return 2
+    except PrinterUnavailable as error:
+        print(f"memberpos print-test: printer unavailable ({error})", file=sys.stderr)
+        return 1
+    if not args.transport.lower().startswith("preview:"):
+        print(f"memberpos print-test: test page sent to {args.transport} ({width} columns)")
+    return 0
+
+
+def add_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """``memberpos print-test``: the test page, straight to a printer (no database)."""
+    command = subparsers.add_parser(
+        "print-test",
+        help="print a test page in Chinese and English (no database needed)",
+        description="Print the test page through a transport: serial:/dev/ttyUSB0,9600 "
+        "(also ,8N1 and rtscts|xonxoff), tcp:HOST:PORT (port 9100 by default), "
+        "file:PATH (a file or /dev/usb/lp0), or preview: (the text on standard output).",
+    )
+    command.add_argument(
+        "--transport",
+        required=True,
+        help="serial:PORT,BAUD[,8N1][,rtscts] | tcp:HOST[:PORT] | file:PATH | preview:",
+    )
+    command.add_argument(
+        "--columns",
+        type=int,
+        choices=(32, 48),
+        default=None,
+        help="paper width: 32 (58 mm) or 48 (80 mm); default the profile's, else 48",
+    )
+    command.add_argument(
+        "--profile",
+        choices=sorted(PRINTER_PROFILES),
+        default=None,
+        help="printer model (Chinese mode, native QR, cutter)",
+    )
+    command.add_argument("--locale", choices=("zh-CN", "en"), default="zh-CN")
+    command.add_argument(
+        "--attempts",
+        type=_positive_int,
+        default=1,
+        help="tries before giving up, for a printer that is waking up (default 1)",
+    )
+    command.add_argument(
+        "--retry-delay", type=float, default=2.0, help="seconds between tries (default 2)"
+    )
+    command.set_defaults(run=_run_print_test)

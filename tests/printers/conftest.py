@@ -263,7 +263,7 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-StandInMode = Literal["work", "drop", "paper_out", "stall"]
+StandInMode = Literal["work", "drop", "drop_first", "paper_out", "stall"]
 
 
 class StandInPrinter:
@@ -271,6 +271,7 @@ class StandInPrinter:
 
     ``work``: reads everything until the client closes, keeps it in ``jobs``.
     ``drop``: accepts, then resets the connection without reading a byte.
+    ``drop_first``: drops the next connection, then works.
     ``paper_out``: answers the paper status query with "paper end", reads nothing else.
     ``stall``: accepts and never reads, as a jammed printer does.
     """
@@ -303,7 +304,9 @@ class StandInPrinter:
 
     def _handle(self, connection: socket.socket) -> None:
         connection.settimeout(5)
-        if self.mode == "drop":
+        if self.mode in ("drop", "drop_first"):
+            if self.mode == "drop_first":
+                self.mode = "work"
             # Linger 0: close sends a reset at once, whatever the client has sent.
             connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         elif self.mode == "work":
