@@ -8,8 +8,10 @@ the IMMEDIATE write transaction every posting runs in.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from loyalty.tables import PointsAccount, StoredValueAccount
-from memberpos.clock import utc_now
+from memberpos.clock import business_date, utc_now
 from memberpos.db import is_sqlite
 
 
@@ -77,3 +79,28 @@ async def lock_stored_value_account(account_id: int) -> dict:
     row = await query.first()
     assert row is not None
     return row
+
+
+# A store's time zone, read once per process: zones change (almost) never, and the sale path
+# should not pay a query for it.
+_store_zones: dict[int, str] = {}
+
+
+async def store_time_zone(store_id: int | None) -> str:
+    """The store's IANA zone, or the chain's (settings) when there is no store."""
+    from memberpos.settings import get_settings
+    from stores.tables import Store
+
+    if store_id is None:
+        return get_settings().time_zone
+    if store_id not in _store_zones:
+        row = await Store.select(Store.time_zone).where(Store.id == store_id).first()
+        if row is None:
+            return get_settings().time_zone
+        _store_zones[store_id] = row["time_zone"]
+    return _store_zones[store_id]
+
+
+async def local_date(at: dt.datetime, store_id: int | None) -> dt.date:
+    """The business date ``at`` falls on at the store (or in the chain's zone)."""
+    return business_date(at, await store_time_zone(store_id))

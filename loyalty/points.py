@@ -11,6 +11,10 @@ Rules (and where they come from):
   of the order they were taken.
 - Every posting is unique by (account, source kind, source id, kind): posting the same source
   twice returns the first posting and changes nothing.
+- ``expires_on`` is a business date: a lot is spendable through that whole day in the zone of
+  the store where it is spent (a sale at 00:30 on 1 January in Shanghai is 16:30 UTC on
+  31 December, and last year's lots are gone by then); the expiry job uses each lot's own
+  store's zone.
 Invariants (``memberpos verify``): balance = sum(entries) = sum(lot remaining) − debt; no lot
 remaining below zero or above its points; debt ≥ 0.
 """
@@ -21,7 +25,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from loyalty.accounts import lock_points_account, points_account_id
+from loyalty.accounts import local_date, lock_points_account, points_account_id
 from loyalty.errors import InsufficientPoints, InvalidAmount
 from loyalty.tables import PointsAccount, PointsEntry, PointsLot, PointsLotUse
 from memberpos.clock import utc_now
@@ -100,8 +104,7 @@ async def _write_entry(
     return inserted[0]["id"]
 
 
-def _spendable_condition(account_id: int, at: dt.datetime) -> Any:
-    today = at.date()
+def _spendable_condition(account_id: int, at: dt.datetime, today: dt.date) -> Any:
     return (
         (PointsLot.account == account_id)
         & (PointsLot.remaining > 0)
@@ -110,8 +113,12 @@ def _spendable_condition(account_id: int, at: dt.datetime) -> Any:
     )
 
 
-async def spendable_points(member_id: int, at: dt.datetime | None = None) -> int:
+async def spendable_points(
+    member_id: int, at: dt.datetime | None = None, *, store_id: int | None = None
+) -> int:
+    """Points the member can spend now at the store (its business date decides expiry)."""
     at = at or utc_now()
+    today = await local_date(at, store_id)
     account = (
         await PointsAccount.select(PointsAccount.id, PointsAccount.debt)
         .where(PointsAccount.member == member_id)
@@ -120,7 +127,7 @@ async def spendable_points(member_id: int, at: dt.datetime | None = None) -> int
     if account is None or account["debt"] > 0:
         return 0
     lots = await PointsLot.select(PointsLot.remaining).where(
-        _spendable_condition(account["id"], at)
+        _spendable_condition(account["id"], at, today)
     )
     return sum(lot["remaining"] for lot in lots)
 
@@ -138,17 +145,30 @@ async def earn(
     """Credits ``points`` as a new lot; an outstanding debt is repaid from it first."""
     if points <= 0:
         raise InvalidAmount("Points earned must be positive", field="points")
+    return await _credit(member_id, points, source, "earn", at, available_from, expires_on, detail)
+
+
+async def _credit(
+    member_id: int,
+    points: int,
+    source: Source,
+    kind: str,
+    at: dt.datetime,
+    available_from: dt.datetime,
+    expires_on: dt.date | None,
+    detail: dict[str, Any] | None = None,
+) -> PointsPosting:
     async with transaction():
         account_id = await points_account_id(member_id)
         account = await lock_points_account(account_id)
-        if (done := await _existing(account_id, source, "earn")) is not None:
+        if (done := await _existing(account_id, source, kind)) is not None:
             return done
         repaid = min(points, account["debt"])
         balance_after = account["balance"] + points
         entry_id = await _write_entry(
             account_id,
             points,
-            "earn",
+            kind,
             source,
             balance_after,
             account["debt"] - repaid,
@@ -168,6 +188,56 @@ async def earn(
             )
         ).run()
     return PointsPosting(entry_id, points, balance_after)
+
+
+async def adjust(
+    member_id: int,
+    points: int,
+    source: Source,
+    *,
+    at: dt.datetime,
+    expires_on: dt.date | None,
+    detail: dict[str, Any] | None = None,
+) -> PointsPosting:
+    """A manual correction (kind ``adjust``): added points are a lot of their own, spendable at
+    once (repaying any debt first); taken points come out of the lots soonest-expiring first,
+    pending ones too, and are refused beyond what the lots hold."""
+    if points == 0:
+        raise InvalidAmount("An adjustment must change the balance", field="points")
+    if points > 0:
+        return await _credit(member_id, points, source, "adjust", at, at, expires_on, detail)
+    async with transaction():
+        account_id = await points_account_id(member_id)
+        account = await lock_points_account(account_id)
+        if (done := await _existing(account_id, source, "adjust")) is not None:
+            return done
+        lots = _soonest_first(
+            await PointsLot.select(PointsLot.id, PointsLot.remaining, PointsLot.expires_on).where(
+                (PointsLot.account == account_id) & (PointsLot.remaining > 0)
+            )
+        )
+        available = sum(lot["remaining"] for lot in lots)
+        if available < -points:
+            raise InsufficientPoints(
+                f"{available} points on the account, {-points} to take",
+                field="points",
+                available=available,
+            )
+        balance_after = account["balance"] + points
+        entry_id = await _write_entry(
+            account_id, points, "adjust", source, balance_after, account["debt"], at, detail
+        )
+        await _take_from_lots(account_id, -points, entry_id, lots)
+    return PointsPosting(entry_id, points, balance_after)
+
+
+def _soonest_first(lots: list[dict]) -> list[dict]:
+    """Soonest expiry first, lots that never expire last (SQLite sorts NULL first, PostgreSQL
+    last, so the order is made here), then oldest first."""
+    return sorted(
+        lots,
+        key=lambda lot: (lot["expires_on"] is None, lot["expires_on"] or dt.date.max, lot["id"]),
+    )
 
 
 async def _take_from_lots(account_id: int, points: int, entry_id: int, lots: list[dict]) -> int:
@@ -200,10 +270,11 @@ async def spend(member_id: int, points: int, source: Source, *, at: dt.datetime)
         account = await lock_points_account(account_id)
         if (done := await _existing(account_id, source, "spend")) is not None:
             return done
-        lots = (
-            await PointsLot.select(PointsLot.id, PointsLot.remaining)
-            .where(_spendable_condition(account_id, at))
-            .order_by(PointsLot.expires_on, PointsLot.id)
+        today = await local_date(at, source.store_id)
+        lots = _soonest_first(
+            await PointsLot.select(PointsLot.id, PointsLot.remaining, PointsLot.expires_on).where(
+                _spendable_condition(account_id, at, today)
+            )
         )
         available = sum(lot["remaining"] for lot in lots) if account["debt"] == 0 else 0
         if available < points:
@@ -248,14 +319,12 @@ async def reverse_earn(
                 PointsLot.entry == earned["id"]
             )
         )
-        other_lots = (
-            await PointsLot.select(PointsLot.id, PointsLot.remaining)
-            .where(
+        other_lots = _soonest_first(
+            await PointsLot.select(PointsLot.id, PointsLot.remaining, PointsLot.expires_on).where(
                 (PointsLot.account == account_id)
                 & (PointsLot.remaining > 0)
                 & ((PointsLot.entry != earned["id"]) if earned else (PointsLot.id > 0))
             )
-            .order_by(PointsLot.expires_on, PointsLot.id)
         )
         balance_after = account["balance"] - points
         entry_id = await _write_entry(
@@ -361,26 +430,39 @@ async def return_spent(
     return PointsPosting(entry_id, points, balance_after)
 
 
-async def expire_lots(as_of: dt.date, *, at: dt.datetime | None = None) -> int:
-    """Writes an expiry entry for every account with lots that expired before ``as_of``;
-    returns the points expired. Idempotent per account and day."""
+async def expire_lots(
+    as_of: dt.date,
+    *,
+    at: dt.datetime | None = None,
+    store_ids: list[int | None] | None = None,
+    label: str | None = None,
+) -> int:
+    """Writes an expiry entry for every account with lots that expired before ``as_of`` (the
+    business date); returns the points expired. ``store_ids`` limits it to lots issued by
+    those stores (``None`` in the list: lots without a store), as the job does per time zone;
+    ``label`` (the zone) then keeps each zone's run its own source. Idempotent: a rerun finds
+    nothing left to expire, and the source is unique per account, day and label."""
     at = at or utc_now()
-    due = (
-        await PointsLot.select(PointsLot.account)
-        .where((PointsLot.remaining > 0) & (PointsLot.expires_on < as_of))
-        .distinct()
-    )
+    due_condition = (PointsLot.remaining > 0) & (PointsLot.expires_on < as_of)
+    if store_ids is not None:
+        ids = [store for store in store_ids if store is not None]
+        store_condition = PointsLot.store.is_in(ids) if ids else None
+        if None in store_ids:
+            no_store = PointsLot.store.is_null()
+            store_condition = no_store if store_condition is None else store_condition | no_store
+        if store_condition is None:
+            return 0
+        due_condition = due_condition & store_condition
+    due = await PointsLot.select(PointsLot.account).where(due_condition).distinct()
+    source = Source("job", f"expiry:{as_of.isoformat()}" + (f":{label}" if label else ""))
     total = 0
     for row in due:
         async with transaction():
             account = await lock_points_account(row["account"])
-            source = Source("job", f"expiry:{as_of.isoformat()}")
             if await _existing(account["id"], source, "expire") is not None:
                 continue
             lots = await PointsLot.select(PointsLot.id, PointsLot.remaining).where(
-                (PointsLot.account == account["id"])
-                & (PointsLot.remaining > 0)
-                & (PointsLot.expires_on < as_of)
+                (PointsLot.account == account["id"]) & due_condition
             )
             points = sum(lot["remaining"] for lot in lots)
             if points == 0:
@@ -393,13 +475,18 @@ async def expire_lots(as_of: dt.date, *, at: dt.datetime | None = None) -> int:
                 account["balance"] - points,
                 account["debt"],
                 at,
+                {"lots": [lot["id"] for lot in lots]},
             )
             await _take_from_lots(account["id"], points, entry_id, lots)
             total += points
     return total
 
 
-async def points_summary(member_id: int, at: dt.datetime | None = None) -> dict[str, int]:
+async def points_summary(
+    member_id: int, at: dt.datetime | None = None, *, store_id: int | None = None
+) -> dict[str, int]:
+    """Balance, spendable, pending and debt at ``at`` (expiry by the store's business date,
+    or the chain's when no store is given)."""
     at = at or utc_now()
     account = (
         await PointsAccount.select(PointsAccount.id, PointsAccount.balance, PointsAccount.debt)
@@ -411,7 +498,7 @@ async def points_summary(member_id: int, at: dt.datetime | None = None) -> dict[
     lots = await PointsLot.select(
         PointsLot.remaining, PointsLot.available_from, PointsLot.expires_on
     ).where((PointsLot.account == account["id"]) & (PointsLot.remaining > 0))
-    today = at.date()
+    today = await local_date(at, store_id)
     live = [lot for lot in lots if lot["expires_on"] is None or lot["expires_on"] >= today]
     pending = sum(lot["remaining"] for lot in live if lot["available_from"] > at)
     spendable = (

@@ -310,6 +310,29 @@ async def refund_top_up(
         )
 
 
+async def adjust(
+    member_id: int,
+    principal_minor: int,
+    bonus_minor: int,
+    source: Source,
+    *,
+    at: dt.datetime,
+    business_date: dt.date | None,
+) -> StoredValuePosting:
+    """A manual correction of principal and/or bonus (kind ``adjust``); a debit is the same
+    conditional update as a spend, so it is refused rather than leave either side negative."""
+    if principal_minor == 0 and bonus_minor == 0:
+        raise InvalidAmount("An adjustment must change the balance", field="principal_minor")
+    async with transaction():
+        account_id = await stored_value_account_id(member_id)
+        account = await lock_stored_value_account(account_id)
+        if (done := await _existing(account_id, source, "adjust")) is not None:
+            return done
+        return await _post(
+            account, principal_minor, bonus_minor, "adjust", source, at, business_date
+        )
+
+
 async def stored_value_summary(member_id: int) -> dict[str, int]:
     row = (
         await StoredValueAccount.select(StoredValueAccount.principal, StoredValueAccount.bonus)

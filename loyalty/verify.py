@@ -8,6 +8,8 @@ from loyalty.tables import (
     PointsAccount,
     PointsEntry,
     PointsLot,
+    ServicePackage,
+    ServicePackageEntry,
     StoredValueAccount,
     StoredValueEntry,
 )
@@ -80,4 +82,41 @@ async def check_stored_value() -> list[str]:
     problems.extend(
         f"stored-value entry {row['id']}: negative balance after posting" for row in negative_after
     )
+    return problems
+
+
+async def check_packages() -> list[str]:
+    """Each package's uses left = sum of its entries' uses, its value left = sum of their
+    values, both within bounds, and its status agrees with what is left."""
+    problems: list[str] = []
+    sums = {
+        row["package"]: (row["uses"] or 0, row["value"] or 0)
+        for row in await ServicePackageEntry.select(
+            ServicePackageEntry.package,
+            Sum(ServicePackageEntry.uses_delta).as_alias("uses"),
+            Sum(ServicePackageEntry.amount_minor).as_alias("value"),
+        ).group_by(ServicePackageEntry.package)
+    }
+    for package in await ServicePackage.select(
+        ServicePackage.id,
+        ServicePackage.member,
+        ServicePackage.uses_bought,
+        ServicePackage.uses_left,
+        ServicePackage.price_minor,
+        ServicePackage.status,
+    ):
+        label = f"service package {package['id']} (member {package['member']})"
+        uses, value = sums.get(package["id"], (0, 0))
+        if package["uses_left"] != uses:
+            problems.append(f"{label}: uses left {package['uses_left']} != sum of entries {uses}")
+        if not 0 <= package["uses_left"] <= package["uses_bought"]:
+            problems.append(f"{label}: uses left outside 0..{package['uses_bought']}")
+        if not 0 <= value <= package["price_minor"]:
+            problems.append(f"{label}: value left {value} outside 0..{package['price_minor']}")
+        if package["uses_left"] == 0 and value != 0:
+            problems.append(f"{label}: no uses left but value {value} left")
+        if package["status"] == "active" and package["uses_left"] == 0:
+            problems.append(f"{label}: active with no uses left")
+        if package["status"] != "active" and package["uses_left"] != 0:
+            problems.append(f"{label}: {package['status']} with {package['uses_left']} uses left")
     return problems
