@@ -16,6 +16,7 @@ from litestar.stores.registry import StoreRegistry
 from litestar.types import Receive, Scope, Send
 
 from memberpos import __version__
+from memberpos.cache import set_redis
 from memberpos.counters import MemoryCounter, RedisCounter, set_counter
 from memberpos.db import close_pool, get_engine, start_pool
 from memberpos.problems import EXCEPTION_HANDLERS
@@ -41,9 +42,11 @@ class Services:
             set_counter(RedisCounter(self.redis))
         else:
             set_counter(MemoryCounter())
+        set_redis(self.redis)
 
     async def stop(self) -> None:
         if self.redis is not None:
+            set_redis(None)
             await self.redis.aclose()
             self.redis = None
         if self.owns_pool:
