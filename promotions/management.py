@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import msgspec
 
@@ -397,3 +398,12 @@ async def dry_run(
         policy=await service.stacking_policy(),
     )
     return priced, engine.explain(priced, "en"), engine.explain(priced, "zh")
+
+
+def zone_of(time_zone: str) -> ZoneInfo:
+    return ZoneInfo(time_zone)
+
+
+def local_now(time_zone: str) -> datetime:
+    """The store's wall-clock time now, naive, as the engine takes it."""
+    return utc_now().astimezone(ZoneInfo(time_zone)).replace(tzinfo=None)
