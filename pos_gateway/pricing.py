@@ -1,0 +1,461 @@
+"""Pricing a basket at the till: the store's prices of the day, the member and their tier,
+the promotions and coupons valid at the sale's own time, the cashier's manual discounts,
+and the points the sale would earn. Reads only; the quote and the sale share it, so a sale
+books exactly what its quote showed for the same basket at the same time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from loyalty import earning
+from loyalty.points import points_summary
+from loyalty.program import Program, load_program
+from loyalty.stored_value import stored_value_summary
+from memberpos.money import allocate
+from memberpos.settings import get_settings
+from members import family, tiers
+from members.cards import MemberRef, find_member
+from members.tables import Member
+from pos_gateway import schemas
+from pos_gateway.errors import (
+    ManagerNotAuthorised,
+    ManagerRequired,
+    SalespersonShares,
+    UnknownCashier,
+    UnknownSalesperson,
+)
+from promotions import engine, service
+from stores.access import Role
+from stores.errors import ProductNotFound
+from stores.staff import verify_pin
+from stores.tables import Product, Staff, StorePrice
+from stores.terminals import TerminalIdentity
+
+BASIS = 10_000
+MANAGER_ROLES = frozenset({Role.store_manager, Role.hq_admin})
+
+
+@dataclass(frozen=True)
+class ProductInfo:
+    product_id: int
+    sku: str
+    name: str
+    category_path: str
+    brand_code: str | None
+    tags: tuple[str, ...]
+    retail_price_minor: int
+    member_price_minor: int | None
+
+
+@dataclass(frozen=True)
+class MemberContext:
+    ref: MemberRef
+    account_member_id: int  # whose points and stored value: the member or a family parent
+    tier: tiers.TierBenefits
+    birthday: dt.date | None
+    consents: frozenset[str]
+    phone: str
+    is_first_purchase: bool
+
+
+@dataclass
+class PricedSale:
+    """Everything a quote shows and a sale books."""
+
+    terminal: TerminalIdentity
+    local_time: dt.datetime  # naive, the store's wall clock
+    occurred_at: dt.datetime  # UTC
+    business_date: dt.date
+    products: list[ProductInfo]
+    lines: list[schemas.LineIn]
+    unit_prices: list[int]
+    salespeople: list[tuple[tuple[int, int], ...]]
+    priced: engine.PricedBasket
+    member: MemberContext | None
+    program: Program
+    earn: earning.EarnResult
+    cashier_id: int | None
+    manager_id: int | None = None
+    price_overridden: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def total_minor(self) -> int:
+        return self.priced.net_minor
+
+
+def sale_times(local_time: dt.datetime | None, time_zone: str) -> tuple[dt.datetime, dt.datetime]:
+    """(naive local wall-clock time, UTC instant) of a till's time stamp. A naive time is
+    the store's wall clock; an aware one is converted to it."""
+    zone = ZoneInfo(time_zone)
+    if local_time is None:
+        aware = dt.datetime.now(dt.UTC)
+    elif local_time.tzinfo is None:
+        aware = local_time.replace(tzinfo=zone)
+    else:
+        aware = local_time
+    local = aware.astimezone(zone)
+    return local.replace(tzinfo=None), aware.astimezone(dt.UTC)
+
+
+async def load_products(skus: list[str], store_id: int, on: dt.date) -> dict[str, ProductInfo]:
+    """The products of a basket and their prices in the store on the business date (the
+    latest store price in effect, else the catalog's): two queries whatever the basket."""
+    wanted = sorted(set(skus))
+    rows = await Product.select(
+        Product.id,
+        Product.sku,
+        Product.name,
+        Product.tags,
+        Product.retail_price_minor,
+        Product.member_price_minor,
+        Product.status,
+        Product.category.path.as_alias("category_path"),
+        Product.brand.code.as_alias("brand_code"),
+    ).where(Product.sku.is_in(wanted))
+    found = {row["sku"]: row for row in rows}
+    for position, sku in enumerate(skus):
+        if sku not in found:
+            raise ProductNotFound(f"No product {sku}", field=f"lines[{position}].sku")
+    overrides = await (
+        StorePrice.select(
+            StorePrice.product,
+            StorePrice.retail_price_minor,
+            StorePrice.member_price_minor,
+            StorePrice.effective_from,
+        )
+        .where(
+            StorePrice.product.is_in([row["id"] for row in rows])
+            & (StorePrice.store == store_id)
+            & (StorePrice.effective_from <= on)
+        )
+        .order_by(StorePrice.effective_from)
+    )
+    latest = {row["product"]: row for row in overrides}  # ordered: the last one wins
+    products: dict[str, ProductInfo] = {}
+    for sku, row in found.items():
+        override = latest.get(row["id"])
+        products[sku] = ProductInfo(
+            product_id=row["id"],
+            sku=sku,
+            name=row["name"],
+            category_path=row["category_path"] or "",
+            brand_code=row["brand_code"],
+            tags=tuple(row["tags"] or ()),
+            retail_price_minor=(override or row)["retail_price_minor"],
+            member_price_minor=(override or row)["member_price_minor"],
+        )
+    return products
+
+
+_REGION_CODES: dict[int, str] = {}
+
+
+async def region_code(store_id: int) -> str:
+    """A store's region code (stores do not change region while trading; cached)."""
+    if store_id not in _REGION_CODES:
+        from stores.tables import Store
+
+        row = (
+            await Store.select(Store.region.code.as_alias("code"))
+            .where(Store.id == store_id)
+            .first()
+        )
+        _REGION_CODES[store_id] = (row or {}).get("code") or ""
+    return _REGION_CODES[store_id]
+
+
+async def staff_ids(employee_nos: set[str]) -> dict[str, dict[str, Any]]:
+    if not employee_nos:
+        return {}
+    rows = await Staff.select(
+        Staff.id,
+        Staff.employee_no,
+        Staff.home_store,
+        Staff.roles,
+        Staff.status,
+        Staff.manual_discount_limit_bp,
+    ).where(Staff.employee_no.is_in(sorted(employee_nos)))
+    return {row["employee_no"]: row for row in rows if row["status"] == "active"}
+
+
+def _salespeople(
+    lines: list[schemas.LineIn], staff: dict[str, dict[str, Any]]
+) -> list[tuple[tuple[int, int], ...]]:
+    result = []
+    for position, line in enumerate(lines):
+        people = line.salespeople
+        if not people:
+            result.append(())
+            continue
+        ids = []
+        for person in people:
+            row = staff.get(person.employee_no)
+            if row is None:
+                raise UnknownSalesperson(
+                    f"No active salesperson {person.employee_no}",
+                    field=f"lines[{position}].salespeople",
+                )
+            ids.append(row["id"])
+        if len(set(ids)) != len(ids):
+            raise SalespersonShares(
+                "A salesperson is named twice on one line", field=f"lines[{position}].salespeople"
+            )
+        given = [person.share_bp for person in people]
+        if all(share is None for share in given):
+            shares = allocate(BASIS, [1] * len(people))
+        elif any(share is None for share in given) or sum(given) != BASIS:  # type: ignore[arg-type]
+            raise SalespersonShares(field=f"lines[{position}].salespeople")
+        else:
+            shares = [int(share) for share in given]  # type: ignore[arg-type]
+        result.append(tuple(zip(ids, shares, strict=True)))
+    return result
+
+
+async def member_context(identification: schemas.MemberIn, at: dt.datetime) -> MemberContext:
+    ref = await find_member(
+        card_number=identification.card_number,
+        qr_token=identification.qr_token,
+        phone=identification.phone,
+    )
+    row = (
+        await Member.select(
+            Member.birthday,
+            Member.phone,
+            Member.consent_sms_at,
+            Member.consent_email_at,
+            Member.consent_push_at,
+        )
+        .where(Member.id == ref.member_id)
+        .first()
+    )
+    assert row is not None
+    consents = frozenset(
+        channel for channel in ("sms", "email", "push") if row[f"consent_{channel}_at"]
+    )
+    from pos_gateway.tables import Sale
+
+    first = not await Sale.exists().where(Sale.member == ref.member_id)
+    return MemberContext(
+        ref=ref,
+        account_member_id=await family.points_owner(ref.member_id),
+        tier=await tiers.tier_benefits(ref.member_id),
+        birthday=row["birthday"],
+        consents=consents,
+        phone=row["phone"],
+        is_first_purchase=first,
+    )
+
+
+async def authorise_manager(
+    manager: schemas.ManagerIn | None, terminal: TerminalIdentity, why: str
+) -> int:
+    """A manager of this store (or HQ) typed their PIN at the till; their staff id."""
+    if manager is None:
+        raise ManagerRequired(f"A manager's PIN is needed: {why}", field="manager")
+    actor = await verify_pin(manager.employee_no, manager.pin)
+    store_manager_here = Role.store_manager in actor.roles and (
+        actor.home_store_id == terminal.store_id
+    )
+    if not (Role.hq_admin in actor.roles or store_manager_here):
+        raise ManagerNotAuthorised(field="manager")
+    return actor.staff_id
+
+
+def _basket_line(
+    line_no: int, line: schemas.LineIn, product: ProductInfo, unit_price: int
+) -> engine.BasketLine:
+    path = tuple(product.category_path.split("/")) if product.category_path else ()
+    return engine.BasketLine(
+        line_id=line_id(line_no),
+        sku=product.sku,
+        quantity=line.quantity,
+        unit_price_minor=unit_price,
+        category_path=path,
+        brand=product.brand_code or "",
+        tags=product.tags,
+        member_price_minor=product.member_price_minor,
+    )
+
+
+def line_id(line_no: int) -> str:
+    """Engine line ids sort like the line numbers (the engine orders lines by id)."""
+    return f"{line_no:04d}"
+
+
+async def price(
+    terminal: TerminalIdentity,
+    *,
+    lines: list[schemas.LineIn],
+    member: schemas.MemberIn | None,
+    coupons: list[str],
+    manual: list[schemas.ManualDiscountIn],
+    local_time: dt.datetime | None,
+    cashier_employee_no: str | None,
+    manager: schemas.ManagerIn | None = None,
+    paid_with_points_minor: int = 0,
+    paid_with_stored_value_minor: int = 0,
+) -> PricedSale:
+    local, occurred_at = sale_times(local_time, terminal.time_zone)
+    business_date = local.date()
+    products = await load_products([line.sku for line in lines], terminal.store_id, business_date)
+    wanted_staff = {p.employee_no for line in lines for p in line.salespeople}
+    if cashier_employee_no:
+        wanted_staff.add(cashier_employee_no)
+    staff = await staff_ids(wanted_staff)
+    cashier_id = None
+    limit_bp = 0
+    if cashier_employee_no:
+        cashier = staff.get(cashier_employee_no)
+        if cashier is None:
+            raise UnknownCashier(field="cashier_employee_no")
+        cashier_id = cashier["id"]
+        limit_bp = cashier["manual_discount_limit_bp"]
+    salespeople = _salespeople(lines, staff)
+
+    context_member = await member_context(member, occurred_at) if member else None
+    unit_prices = []
+    overridden = False
+    for line in lines:
+        product = products[line.sku]
+        listed = product.retail_price_minor
+        rung = listed if line.unit_price_minor is None else line.unit_price_minor
+        overridden = overridden or rung != listed
+        unit_prices.append(rung)
+    manager_id = None
+    if overridden:
+        manager_id = await authorise_manager(manager, terminal, "a price differs from the shelf")
+        limit_bp = BASIS  # a manager authorised the sale's prices and discounts
+    elif manual and manager is not None:
+        manager_id = await authorise_manager(manager, terminal, "manual discount")
+        limit_bp = BASIS
+
+    basket = engine.Basket(
+        lines=tuple(
+            _basket_line(number, line, products[line.sku], unit_prices[number - 1])
+            for number, line in enumerate(lines, start=1)
+        ),
+        currency=get_settings().currency,
+    )
+    tier = context_member.tier if context_member else None
+    birthday = context_member.birthday if context_member else None
+    context = engine.SaleContext(
+        local_datetime=local,
+        store_code=terminal.store_code,
+        region_code=await region_code(terminal.store_id),
+        is_member=context_member is not None,
+        tier_code=tier.tier_code if tier else None,
+        tier_discount_bp=tier.discount_bp if tier else 0,
+        birthday_month=birthday.month if birthday else None,
+        birthday_day=birthday.day if birthday else None,
+        is_first_purchase=bool(context_member and context_member.is_first_purchase),
+        staff_manual_discount_limit_bp=limit_bp,
+    )
+    promotions = await service.active_promotions(terminal.store_id, occurred_at)
+    presented = (
+        await service.coupons_for_sale(
+            coupons,
+            member_id=context_member.ref.member_id if context_member else None,
+            store_id=terminal.store_id,
+            at=occurred_at,
+        )
+        if coupons
+        else []
+    )
+    manual_discounts = [
+        engine.ManualDiscount(
+            line_id=line_id(item.line_no) if item.line_no else None,
+            percent_off_bp=item.percent_off_bp,
+            amount_off_minor=item.amount_off_minor,
+            note=item.note,
+        )
+        for item in manual
+    ]
+    priced = engine.price_basket(
+        basket,
+        context,
+        promotions,
+        presented,
+        manual_discounts,
+        await service.stacking_policy(),
+    )
+    program = await load_program()
+    earn = earning.EarnResult(0, ())
+    if context_member is not None:
+        by_id = {line.line_id: line for line in priced.lines}
+        earn_lines = [
+            earning.EarnLine(
+                line_id=line_id(number),
+                sku=line.sku,
+                category_path=products[line.sku].category_path,
+                brand_code=products[line.sku].brand_code,
+                net_minor=by_id[line_id(number)].net_minor,
+                promotion_multiplier_bp=by_id[line_id(number)].points_multiplier_bp,
+            )
+            for number, line in enumerate(lines, start=1)
+        ]
+        earn = earning.points_for_lines(
+            earn_lines,
+            await earning.active_rules(occurred_at),
+            program,
+            tier_multiplier_bp=context_member.tier.points_multiplier_bp,
+            paid_with_points_minor=paid_with_points_minor,
+            paid_with_stored_value_minor=paid_with_stored_value_minor,
+        )
+    return PricedSale(
+        terminal=terminal,
+        local_time=local,
+        occurred_at=occurred_at,
+        business_date=business_date,
+        products=[products[line.sku] for line in lines],
+        lines=lines,
+        unit_prices=unit_prices,
+        salespeople=salespeople,
+        priced=priced,
+        member=context_member,
+        program=program,
+        earn=earn,
+        cashier_id=cashier_id,
+        manager_id=manager_id,
+        price_overridden=overridden,
+    )
+
+
+async def member_view(ref: MemberRef, account_member_id: int | None = None) -> schemas.MemberView:
+    """What a cashier sees: masked phone, name, tier, balances (a family child sees the
+    parent's, which it pays and earns with)."""
+    owner = account_member_id or await family.points_owner(ref.member_id)
+    points = await points_summary(owner)
+    stored = await stored_value_summary(owner)
+    program = await load_program()
+    benefits = await tiers.tier_benefits(ref.member_id)
+    return schemas.MemberView(
+        member_id=ref.member_id,
+        card_number=ref.card_number,
+        name=ref.name,
+        masked_phone=ref.masked_phone,
+        tier_code=benefits.tier_code,
+        tier_name=benefits.tier_name,
+        points_balance=points["balance"],
+        points_spendable=points["spendable"],
+        points_value_minor=earning.points_value_minor(points["spendable"], program),
+        stored_value_minor=stored["balance"],
+        stored_value_principal_minor=stored["principal"],
+        stored_value_bonus_minor=stored["bonus"],
+        family_parent=owner != ref.member_id,
+    )
+
+
+def max_redeemable(total_minor: int, spendable: int, program: Program) -> tuple[int, int]:
+    """The most points the member may pay with on this basket, and their value."""
+    cap_value = total_minor * program.max_redeem_share_bp // BASIS
+    points = min(spendable, cap_value * program.points_per_minor_unit)
+    step = program.redeem_step_points or 1
+    points -= points % step
+    if points < program.min_redeem_points:
+        return 0, 0
+    return points, earning.points_value_minor(points, program)

@@ -1,0 +1,86 @@
+"""Sales at the till: pricing, payments, ledgers and the answer, on both backends."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from loyalty.points import points_summary
+from loyalty.stored_value import stored_value_summary
+from pos_gateway.tables import Sale, SaleLine, SalePayment
+from tests.pos_gateway.conftest import MEMBER_PIN, Shop
+
+
+async def test_cash_sale_without_member(shop: Shop) -> None:
+    response = await shop.sale(
+        [{"sku": "SNACK-1", "quantity": 2}, {"sku": "SNACK-2", "quantity": 1}],
+        [{"method": "cash", "amount_minor": 30000}],
+        cashier_employee_no="C001",
+    )
+    assert response.status_code == 201, response.text
+    sale = response.json()
+    assert sale["gross_minor"] == 2 * 12800 + 3990
+    assert sale["total_minor"] == 2 * 12800 + 3990
+    assert sale["change_minor"] == 30000 - sale["total_minor"]
+    assert sale["points_earned"] == 0 and sale["member"] is None
+    assert sale["sale_no"].isdigit() and len(sale["sale_no"]) == 16
+    rows = await Sale.select().where(Sale.sale_no == sale["sale_no"])
+    assert rows[0]["total_minor"] == sale["total_minor"]
+    assert len(await SaleLine.select().where(SaleLine.sale == rows[0]["id"])) == 2
+    assert len(await SalePayment.select().where(SalePayment.sale == rows[0]["id"])) == 1
+
+
+async def test_member_sale_earns_points_and_spends_stored_value(shop: Shop) -> None:
+    topped = await shop.top_up(50000)
+    assert topped.status_code == 201, topped.text
+    response = await shop.sale(
+        [{"sku": "SNACK-1", "quantity": 1, "salespeople": [{"employee_no": "S001"}]}],
+        [{"method": "stored_value", "amount_minor": 12800}],
+        member=shop.member,
+    )
+    assert response.status_code == 201, response.text
+    sale: dict[str, Any] = response.json()
+    assert sale["stored_value_used_minor"] == 12800
+    assert sale["points_earned"] == 128  # 1 point per yuan
+    assert sale["balances"]["stored_value_minor"] == 50000 - 12800
+    assert (await stored_value_summary(shop.member_id))["balance"] == 50000 - 12800
+    assert (await points_summary(shop.member_id))["balance"] == 128
+    assert sale["member"]["masked_phone"] == "138****0000"
+
+
+async def test_stored_value_above_threshold_needs_the_pin(shop: Shop) -> None:
+    await shop.top_up(100000)
+    lines = [{"sku": "SNACK-1", "quantity": 2}]
+    payments = [{"method": "stored_value", "amount_minor": 25600}]
+    refused = await shop.sale(lines, payments, member=shop.member)
+    assert refused.status_code == 403
+    assert refused.json()["code"] == "payment_pin_required"
+    wrong = await shop.sale(lines, payments, member=shop.member, payment_pin="000000")
+    assert wrong.json()["code"] == "wrong_pin"
+    ok = await shop.sale(lines, payments, member=shop.member, payment_pin=MEMBER_PIN)
+    assert ok.status_code == 201, ok.text
+    assert await Sale.count() == 1
+
+
+async def test_payments_must_add_up(shop: Shop) -> None:
+    short = await shop.sale(
+        [{"sku": "SNACK-2", "quantity": 1}], [{"method": "bank_card", "amount_minor": 3000}]
+    )
+    assert short.status_code == 422 and short.json()["code"] == "payments_mismatch"
+    over = await shop.sale(
+        [{"sku": "SNACK-2", "quantity": 1}], [{"method": "bank_card", "amount_minor": 5000}]
+    )
+    assert over.status_code == 422 and over.json()["code"] == "change_without_cash"
+    assert await Sale.count() == 0
+
+
+async def test_insufficient_stored_value_writes_nothing(shop: Shop) -> None:
+    await shop.top_up(1000)
+    response = await shop.sale(
+        [{"sku": "SNACK-2", "quantity": 1}],
+        [{"method": "stored_value", "amount_minor": 3990}],
+        member=shop.member,
+    )
+    assert response.status_code == 409
+    assert response.json()["code"] == "insufficient_stored_value"
+    assert await Sale.count() == 0
+    assert (await stored_value_summary(shop.member_id))["balance"] == 1000
