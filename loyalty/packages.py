@@ -28,6 +28,7 @@ from typing import Any
 from piccolo.query.functions.aggregate import Sum
 
 from loyalty.accounts import local_date
+from loyalty.configuration import require_hq_admin
 from loyalty.errors import (
     InvalidAmount,
     PackageExpired,
@@ -129,6 +130,7 @@ async def define_product(
     store_code: str | None = None,
 ) -> dict[str, Any]:
     """HQ defines a package product (audited). Codes are unique."""
+    require_hq_admin(actor)
     values = {
         "name": name.strip(),
         "sku": sku,
@@ -162,6 +164,7 @@ async def update_product(
     actor: Actor | audit.SystemActor, code: str, changes: dict[str, Any]
 ) -> dict[str, Any]:
     """Changes a product for future sales; packages sold keep their own terms."""
+    require_hq_admin(actor)
     before = await product_out(code)
     unknown = set(changes) - set(PRODUCT_FIELDS)
     if unknown:
