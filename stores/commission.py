@@ -15,8 +15,10 @@ all of it goes to the store's pool (公佣).
 
 Levels count a salesperson's net sales in the store's period (the running ``CommissionTally``,
 whose row lock also serialises two sales of the same person). Marginal levels pay each part of
-a line at the rate of the band it falls in; whole-amount levels pay the whole line at the rate
-of the level reached with it; lines recorded earlier are never revalued. A refund takes back
+a line at the rate of the band it falls in. Whole-amount levels (全额累进) pay each line at the
+rate of the level reached with it, and at the period's close a ``level_true_up`` entry pays the
+month's whole base under the rule at the level the month ended on. Entries already recorded
+are never changed; differences are new entries. A refund takes back
 exactly the refunded share of what each entry of the sale paid (cumulatively, so the last
 partial refund takes the remainder). A sale's or refund's entries land in their own period,
 or, when that one is closed, in the first open period after it, marked as an adjustment.
@@ -44,7 +46,7 @@ from memberpos.clock import business_date as date_in_zone
 from memberpos.clock import utc_now
 from memberpos.db import is_sqlite, transaction
 from memberpos.errors import Forbidden, InvalidInput, OutOfScope
-from memberpos.money import allocate, divide_half_up
+from memberpos.money import allocate, divide_half_up, percent_of
 from stores import audit
 from stores.access import CHAIN_WIDE_ROLES, Actor, Role
 from stores.commission_calc import (
@@ -56,6 +58,7 @@ from stores.commission_calc import (
     Level,
     Seller,
     Terms,
+    level_reached,
     line_commission,
     refunded_part,
 )
@@ -76,6 +79,7 @@ from stores.commission_tables import (
     CommissionPoolShare,
     CommissionRule,
     CommissionRulesVersion,
+    CommissionTally,
     CommissionTarget,
 )
 from stores.errors import DuplicateCode, StoreNotFound
@@ -1083,6 +1087,74 @@ async def _period_sums(period_id: int) -> dict[str, int]:
     return {key: int(value) for key, value in rows[0].items()}
 
 
+async def _whole_amount_true_ups(
+    period_id: int, store_id: int, last_day: dt.date, now: dt.datetime
+) -> None:
+    """Whole-amount levels (全额累进) pay the month's whole base under a rule at the rate of
+    the level the person's month ended on. During the month each line is paid at the level
+    reached with it; at close one ``level_true_up`` entry per person and rule pays the
+    difference (negative when refunds took them back below a level). Adjustments landing
+    from closed months are left out: they belong to those months' terms."""
+    rows = await _raw(
+        "SELECT e.staff, e.rule, SUM(e.base_minor) AS base_minor, "
+        "SUM(e.commission_minor) AS commission_minor, SUM(e.pool_minor) AS pool_minor "
+        "FROM commission_entry e JOIN commission_rule r ON r.id = e.rule "
+        "WHERE e.period = {} AND r.level_mode = 'whole' AND e.adjustment = {} "
+        "AND e.kind IN ('sale', 'refund') GROUP BY e.staff, e.rule ORDER BY e.rule, e.staff",
+        period_id,
+        False,
+    )
+    if not rows:
+        return
+    tallies = {
+        row["staff_key"]: row["sales_minor"]
+        for row in await CommissionTally.select(
+            CommissionTally.staff_key, CommissionTally.sales_minor
+        ).where(CommissionTally.period == period_id)
+    }
+    rules = {rule.id: rule for rule in await _load_rules()}
+    entries = []
+    for row in rows:
+        terms = rules[row["rule"]].terms
+        index = level_reached(terms.levels, tallies.get(row["staff"] or NOBODY, 0))
+        rate = terms.levels[index].rate_bp
+        due = divide_half_up(int(row["base_minor"]) * rate, BP)
+        due_pool = due if row["staff"] is None else percent_of(due, terms.pool_share_bp)
+        true_up = due - int(row["commission_minor"])
+        pool_true_up = due_pool - int(row["pool_minor"])
+        if true_up == 0 and pool_true_up == 0:
+            continue
+        entries.append(
+            {
+                "period": period_id,
+                "store": store_id,
+                "staff": row["staff"],
+                "kind": "level_true_up",
+                "source_ref": f"close:{period_id}",
+                "sale_ref": "",
+                "adjustment": False,
+                "line_no": row["rule"],  # one per person and rule
+                "sku": "",
+                "quantity": 0,
+                "share_bp": 0,
+                "sales_minor": 0,
+                "base_minor": 0,
+                "rule": row["rule"],
+                "rate_bp": rate,
+                "amount_per_unit_minor": 0,
+                "level": index + 1,
+                "commission_minor": true_up,
+                "personal_minor": true_up - pool_true_up,
+                "pool_minor": pool_true_up,
+                "pool_share_minor": 0,
+                "business_date": last_day,
+                "occurred_at": now,
+                "recorded_at": now,
+            }
+        )
+    await insert_entries(entries)
+
+
 async def close_period(actor: Actor, store_code: str, month: dt.date) -> dict[str, Any]:
     """Close a store's month (store_manager of the store, or hq_admin) once it has ended in
     the store's zone: split the pool, freeze the figures. Nothing in it changes after."""
@@ -1100,6 +1172,9 @@ async def close_period(actor: Actor, store_code: str, month: dt.date) -> dict[st
         status = await _raw("SELECT status FROM commission_period WHERE id = {}" + lock, period_id)
         if status[0]["status"] != "open":
             raise PeriodAlreadyClosed(f"{store_code} {month_label(month)} is closed already")
+        now = utc_now()
+        last_day = next_month(month) - dt.timedelta(days=1)
+        await _whole_amount_true_ups(period_id, store["id"], last_day, now)
         sums = await _period_sums(period_id)
         weights = await CommissionPoolShare.select(
             CommissionPoolShare.staff, CommissionPoolShare.weight
@@ -1112,8 +1187,6 @@ async def close_period(actor: Actor, store_code: str, month: dt.date) -> dict[st
                 period_id,
             )
             recipients = sorted((row["staff"], 1) for row in sellers)
-        now = utc_now()
-        last_day = next_month(month) - dt.timedelta(days=1)
         entries = []
         if recipients and sums["pool_minor"]:
             shares = allocate(sums["pool_minor"], [weight for _, weight in recipients])

@@ -21,8 +21,8 @@ async def _raw(sql: str, *args: Any) -> list[dict[str, Any]]:
 async def check_commission() -> list[str]:
     problems: list[str] = []
     for row in await _raw(
-        "SELECT id, source_ref FROM commission_entry WHERE kind IN ('sale', 'refund') "
-        "AND commission_minor <> personal_minor + pool_minor"
+        "SELECT id, source_ref FROM commission_entry WHERE kind IN ('sale', 'refund', "
+        "'level_true_up') AND commission_minor <> personal_minor + pool_minor"
     ):
         problems.append(
             f"commission entry {row['id']} ({row['source_ref']}): commission is not personal + pool"

@@ -251,6 +251,44 @@ async def test_whole_amount_level_pays_the_line_at_the_level_reached(shop: Shop)
     assert [e["commission_minor"] for e in await entries()] == [80_000, 60_000]
 
 
+async def test_whole_amount_trues_up_the_month_at_close(shop: Shop):
+    await rule(shop, "TIERED", level_mode="whole", levels=LEVELS, pool_share_bp=1000)
+    await sell(shop, "S-1", line(1, 4_000_000, (shop.alice, 10_000)))  # 80,000 at 2 %
+    await sell(shop, "S-2", line(1, 2_000_000, (shop.alice, 10_000)))  # 60,000 at 3 %
+    await sell(shop, "S-3", line(1, 1_000_000, (shop.bob, 10_000)))  # Bob stays at 2 %
+    closed = await commission.close_period(shop.admin, "SH001", dt.date(2026, 9, 1))
+    [true_up] = await entries(kind="level_true_up")
+    # All 60,000.00 of Alice's month at 3 % = 180,000; 140,000 was paid line by line.
+    assert (true_up["staff"], true_up["commission_minor"], true_up["level"]) == (
+        shop.alice,
+        40_000,
+        2,
+    )
+    assert (true_up["personal_minor"], true_up["pool_minor"]) == (36_000, 4_000)
+    assert closed["commission_minor"] == 180_000 + 20_000
+    statement = await commission.staff_statement(shop.admin, "SH001", dt.date(2026, 9, 1), "S001")
+    assert statement["commission_minor"] == 180_000
+    assert statement["levels_reached"] == [{"rule_code": "TIERED", "level": 2, "rate_bp": 300}]
+    assert await check_commission() == []
+
+
+async def test_whole_amount_refund_below_a_level_leaves_nothing_to_true_up(shop: Shop):
+    await rule(shop, "TIERED", level_mode="whole", levels=LEVELS)
+    await sell(shop, "S-1", line(1, 4_000_000, (shop.alice, 10_000)))
+    await sell(shop, "S-2", line(1, 2_000_000, (shop.alice, 10_000)))
+    await reverse_refund(
+        refund_ref="R-1",
+        sale_ref="S-2",
+        store_id=shop.store_id,
+        business_date=SEPT,
+        at=AT,
+        lines=[(1, 1)],
+    )
+    closed = await commission.close_period(shop.admin, "SH001", dt.date(2026, 9, 1))
+    assert closed["commission_minor"] == 80_000
+    assert await entries(kind="level_true_up") == []
+
+
 async def test_levels_count_each_salespersons_own_sales(shop: Shop):
     await rule(shop, "TIERED", level_mode="marginal", levels=LEVELS)
     await sell(shop, "S-1", line(1, 4_000_000, (shop.alice, 10_000)))
