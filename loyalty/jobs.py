@@ -89,7 +89,7 @@ async def warn_expiring(
                     ExpiryWarning(
                         account=row["account"],
                         expires_on=row["expires_on"],
-                        points=row["points"],
+                        points=int(row["points"]),
                         created_at=at,
                     )
                 )
@@ -110,10 +110,10 @@ async def warn_expiring(
                     recipient=row["phone"],
                     template=EXPIRY_WARNING_TEMPLATE,
                     payload={
-                        "points": row["points"],
+                        "points": int(row["points"]),
                         "expires_on": row["expires_on"].isoformat(),
                         "phone_masked": mask(row["phone"]),
-                        "text_zh": f"您有{row['points']}积分将于"
+                        "text_zh": f"您有{int(row['points'])}积分将于"
                         f"{row['expires_on'].isoformat()}到期，请及时使用。",
                     },
                     created_at=at,

@@ -87,9 +87,9 @@ async def liability(as_of: dt.date, *, store_ids: set[int] | None = None) -> Lia
         .group_by(PointsLotUse.lot.store)
     )
     for row in lots_now:
-        line(row["store"]).points_outstanding += row["points"] or 0
+        line(row["store"]).points_outstanding += int(row["points"] or 0)
     for row in changed_since:
-        line(row["store"]).points_outstanding -= row["points"] or 0
+        line(row["store"]).points_outstanding -= int(row["points"] or 0)
     net_points = (
         await PointsEntry.select(Sum(PointsEntry.delta).as_alias("total"))
         .where(PointsEntry.created_at < cutoff)
@@ -107,8 +107,8 @@ async def liability(as_of: dt.date, *, store_ids: set[int] | None = None) -> Lia
     )
     for row in stored:
         entry_line = line(row["store"])
-        entry_line.stored_value_principal_minor += row["principal"] or 0
-        entry_line.stored_value_bonus_minor += row["bonus"] or 0
+        entry_line.stored_value_principal_minor += int(row["principal"] or 0)
+        entry_line.stored_value_bonus_minor += int(row["bonus"] or 0)
     package_value = (
         await ServicePackageEntry.select(
             ServicePackageEntry.package.store.as_alias("store"),
@@ -118,7 +118,7 @@ async def liability(as_of: dt.date, *, store_ids: set[int] | None = None) -> Lia
         .group_by(ServicePackageEntry.package.store)
     )
     for row in package_value:
-        line(row["store"]).packages_unearned_minor += row["value"] or 0
+        line(row["store"]).packages_unearned_minor += int(row["value"] or 0)
 
     codes = {row["id"]: row["code"] for row in await Store.select(Store.id, Store.code)}
     lines = []
@@ -137,7 +137,7 @@ async def liability(as_of: dt.date, *, store_ids: set[int] | None = None) -> Lia
         chain.packages_unearned_minor += figures.packages_unearned_minor
     chain.points_value_minor = points_value_minor(chain.points_outstanding, program)
     total_outstanding = sum(f.points_outstanding for f in per_store.values())
-    debt = total_outstanding - ((net_points or {}).get("total") or 0)
+    debt = total_outstanding - int((net_points or {}).get("total") or 0)
     return Liability(as_of=as_of, cutoff=cutoff, chain=chain, points_debt=debt, stores=lines)
 
 

@@ -199,7 +199,7 @@ async def _state(package_id: int) -> tuple[int, int]:
         .where(ServicePackageEntry.package == package_id)
         .first()
     )
-    return (row["uses"] or 0, row["value"] or 0) if row else (0, 0)
+    return (int(row["uses"] or 0), int(row["value"] or 0)) if row else (0, 0)
 
 
 async def _lock_package(member_id: int, package_id: int) -> dict[str, Any]:
@@ -390,7 +390,7 @@ async def return_use(
         if used is None:
             raise InvalidInput("That sale did not use this package", field="package_id")
         totals = {
-            row["kind"]: row["uses"] or 0
+            row["kind"]: int(row["uses"] or 0)
             for row in await ServicePackageEntry.select(
                 ServicePackageEntry.kind, Sum(ServicePackageEntry.uses_delta).as_alias("uses")
             )

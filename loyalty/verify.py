@@ -54,7 +54,7 @@ async def check_points() -> list[str]:
 async def check_stored_value() -> list[str]:
     problems: list[str] = []
     sums = {
-        row["account"]: (row["principal"] or 0, row["bonus"] or 0)
+        row["account"]: (int(row["principal"] or 0), int(row["bonus"] or 0))
         for row in await StoredValueEntry.select(
             StoredValueEntry.account,
             Sum(StoredValueEntry.principal_delta).as_alias("principal"),
@@ -90,7 +90,7 @@ async def check_packages() -> list[str]:
     values, both within bounds, and its status agrees with what is left."""
     problems: list[str] = []
     sums = {
-        row["package"]: (row["uses"] or 0, row["value"] or 0)
+        row["package"]: (int(row["uses"] or 0), int(row["value"] or 0))
         for row in await ServicePackageEntry.select(
             ServicePackageEntry.package,
             Sum(ServicePackageEntry.uses_delta).as_alias("uses"),
