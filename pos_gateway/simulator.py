@@ -30,6 +30,7 @@ from pos_gateway.client import (
 from pos_gateway.schemas import (
     ConsentIn,
     LineIn,
+    ManagerIn,
     MemberIn,
     PaymentIn,
     QuoteIn,
@@ -64,6 +65,7 @@ class KnownMember:
 class StoreStaff:
     cashiers: tuple[str, ...] = ()
     salespeople: tuple[str, ...] = ()
+    manager: tuple[str, str] | None = None  # (employee number, PIN) for big refunds
 
 
 @dataclass
@@ -157,6 +159,7 @@ class Stats:
 @dataclass
 class _Done:
     sale_no: str
+    total_minor: int
     lines: list[tuple[int, int]]  # (line_no, quantity)
     member: KnownMember | None
 
@@ -387,7 +390,12 @@ class SimulatedTerminal:
         assert isinstance(answer, SaleOut)
         self.stats.sales_total_minor += answer.total_minor
         self.done.append(
-            _Done(answer.sale_no, [(line.line_no, line.quantity) for line in answer.lines], member)
+            _Done(
+                answer.sale_no,
+                answer.total_minor,
+                [(line.line_no, line.quantity) for line in answer.lines],
+                member,
+            )
         )
 
     async def one_refund(self) -> None:
@@ -398,6 +406,7 @@ class SimulatedTerminal:
         if len(sale.lines) > 1 and self.rng.random() < 0.6:
             line_no, quantity = self.rng.choice(sale.lines)
             lines = [RefundLineIn(line_no=line_no, quantity=self.rng.randint(1, quantity))]
+        manager = self.spec.staff.manager
         try:
             await self.client.refund(
                 RefundIn(
@@ -407,6 +416,10 @@ class SimulatedTerminal:
                     lines=lines,
                     reason="顾客退货",
                     cashier_employee_no=self._cashier(),
+                    # Big refunds need the manager's PIN (the service's threshold: 500.00).
+                    manager=ManagerIn(employee_no=manager[0], pin=manager[1])
+                    if manager and sale.total_minor > 50_000
+                    else None,
                 )
             )
             self.stats.refunds += 1
@@ -520,6 +533,7 @@ def demo_staff(store_code: str) -> StoreStaff:
     return StoreStaff(
         cashiers=tuple(f"E{first + i}" for i in range(3)),
         salespeople=tuple(f"E{first + i}" for i in (3, 4)),
+        manager=(f"E{first}", demo.DEMO_MANAGER_PIN),
     )
 
 
