@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import sys
 from pathlib import Path
 from typing import Any
@@ -130,6 +131,7 @@ def _run(args: argparse.Namespace) -> int:
         f"{len(members)} known members, {len(coupons)} coupons → {args.url}",
         flush=True,
     )
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     stats = asyncio.run(run_terminals(config))
     print(stats.summary())
     unexpected = {

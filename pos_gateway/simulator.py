@@ -185,6 +185,7 @@ class SimulatedTerminal:
         clock: LocalClock | None = None,
         txn_prefix: str | None = None,
         phone_base: int = 0,
+        turn: asyncio.Lock | None = None,
     ) -> None:
         self.client = client
         self.spec = spec
@@ -198,6 +199,9 @@ class SimulatedTerminal:
         self.clock = clock
         self.txn_prefix = txn_prefix
         self.phone_base = phone_base
+        # Tills sharing a lock take turns, one operation each (FIFO): on SQLite that beats
+        # writers queueing on the file lock, and the tills' clocks advance together.
+        self.turn = turn
         self.stats = Stats()
         self.done: list[_Done] = []
         self._op = 0
@@ -449,7 +453,8 @@ class SimulatedTerminal:
         if not self.client.online:
             return
         self._registered += 1
-        phone = f"1{self.phone_base + self._registered:010d}"
+        # 19<seed:2><till:2><n:5>: a valid mainland mobile, the same for the same run.
+        phone = f"19{self.phone_base % 10_000:04d}{self._registered % 100_000:05d}"
         try:
             answer = await self.client.register(
                 RegistrationIn(
@@ -474,15 +479,21 @@ class SimulatedTerminal:
         done_sales = 0
         while done_sales < sales:
             draw = self.rng.random()
-            if draw < mix.refund_rate:
-                await self.one_refund()
-            elif draw < mix.refund_rate + mix.top_up_rate:
-                await self.one_top_up()
-            elif draw < other:
-                await self.one_registration()
-            else:
-                await self.one_sale()
-                done_sales += 1
+            if self.turn is not None:
+                await self.turn.acquire()
+            try:
+                if draw < mix.refund_rate:
+                    await self.one_refund()
+                elif draw < mix.refund_rate + mix.top_up_rate:
+                    await self.one_top_up()
+                elif draw < other:
+                    await self.one_registration()
+                else:
+                    await self.one_sale()
+                    done_sales += 1
+            finally:
+                if self.turn is not None:
+                    self.turn.release()
         self.stats.requests = self.client.attempts
         self.stats.retries = self.client.retries
         self.stats.elapsed_s = time.perf_counter() - started
@@ -557,6 +568,7 @@ class RunConfig:
     clock: Callable[[int, int], dt.datetime] | None = None  # (terminal index, op) -> local time
     transport: Any = None  # an httpx transport (in-process app for demo and tests)
     timeout: float = 10.0
+    take_turns: bool = False  # one operation at a time over all tills (SQLite, the demo)
 
 
 async def run_terminals(config: RunConfig) -> Stats:
@@ -572,6 +584,7 @@ async def run_terminals(config: RunConfig) -> Stats:
     for i in range(config.sales % len(config.terminals)):
         per_terminal[i] += 1
     tills: list[SimulatedTerminal] = []
+    turn = asyncio.Lock() if config.take_turns else None
     clients: list[PosClient] = []
     try:
         for index, spec in enumerate(config.terminals):
@@ -608,7 +621,8 @@ async def run_terminals(config: RunConfig) -> Stats:
                     time_zone=info_zone,
                     clock=(lambda op, i=index, c=clock: c(i, op)) if clock else None,  # type: ignore[misc]
                     txn_prefix=f"s{config.seed}t{index}" if config.deterministic_ids else None,
-                    phone_base=9_000_000_000 + config.seed * 100_000_000 + index * 1_000_000,
+                    phone_base=(config.seed % 100) * 100 + index % 100,
+                    turn=turn,
                 )
             )
         started = time.perf_counter()
