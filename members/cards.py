@@ -290,6 +290,11 @@ async def issue_card(
     async with transaction():
         if await Card.exists().where(Card.number == number):
             raise CardTransitionRefused(f"Card {number} is already issued", field="card_number")
+        # One active card per member: a new number comes by replacing the current card.
+        if await Card.exists().where((Card.member == member_id) & (Card.status == "active")):
+            raise CardTransitionRefused(
+                "The member already holds an active card; replace it instead", field="member_id"
+            )
         now = utc_now()
         inserted = (
             await Card.insert(
