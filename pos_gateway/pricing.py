@@ -428,11 +428,32 @@ async def price(
 async def member_view(ref: MemberRef, account_member_id: int | None = None) -> schemas.MemberView:
     """What a cashier sees: masked phone, name, tier, balances (a family child sees the
     parent's, which it pays and earns with)."""
+    view, _ = await member_view_and_balances(ref, account_member_id)
+    return view
+
+
+async def member_view_and_balances(
+    ref: MemberRef,
+    account_member_id: int | None = None,
+    *,
+    program: Program | None = None,
+    benefits: tiers.TierBenefits | None = None,
+    at: dt.datetime | None = None,
+) -> tuple[schemas.MemberView, schemas.BalancesOut]:
+    """The cashier's view and the balances after a posting, from one read of each account."""
     owner = account_member_id or await family.points_owner(ref.member_id)
-    points = await points_summary(owner)
+    points = await points_summary(owner, at)
     stored = await stored_value_summary(owner)
-    program = await load_program()
-    benefits = await tiers.tier_benefits(ref.member_id)
+    program = program or await load_program()
+    benefits = benefits or await tiers.tier_benefits(ref.member_id)
+    balances = schemas.BalancesOut(
+        points_balance=points["balance"],
+        points_spendable=points["spendable"],
+        points_pending=points["pending"],
+        stored_value_minor=stored["balance"],
+        stored_value_principal_minor=stored["principal"],
+        stored_value_bonus_minor=stored["bonus"],
+    )
     return schemas.MemberView(
         member_id=ref.member_id,
         card_number=ref.card_number,
@@ -447,7 +468,7 @@ async def member_view(ref: MemberRef, account_member_id: int | None = None) -> s
         stored_value_principal_minor=stored["principal"],
         stored_value_bonus_minor=stored["bonus"],
         family_parent=owner != ref.member_id,
-    )
+    ), balances
 
 
 def max_redeemable(total_minor: int, spendable: int, program: Program) -> tuple[int, int]:

@@ -35,7 +35,7 @@ from pos_gateway.errors import (
 )
 from pos_gateway.idempotency import Answer, Outcome, run_once
 from pos_gateway.numbers import next_number
-from pos_gateway.pricing import PricedSale, line_id, member_view, price
+from pos_gateway.pricing import PricedSale, line_id, member_view_and_balances, price
 from pos_gateway.tables import Sale, SaleLine, SalePayment
 from promotions import service as promotions
 from stores import commission
@@ -334,8 +334,13 @@ async def apply_sale(prepared: PreparedSale) -> Outcome:
     view = None
     balances = None
     if member is not None:
-        view = await member_view(member.ref, member.account_member_id)
-        balances = await _balances(member.account_member_id, at)
+        view, balances = await member_view_and_balances(
+            member.ref,
+            member.account_member_id,
+            program=priced.program,
+            benefits=member.tier if tier_change is None else None,
+            at=at,
+        )
         await _tell_member(member, sale_no, priced, prepared, balances)
     answer = schemas.SaleOut(
         sale_no=sale_no,

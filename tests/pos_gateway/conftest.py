@@ -46,7 +46,7 @@ class Shop:
     async def sale(self, lines: list[dict], payments: list[dict], **extra: Any) -> Any:
         body = {
             "client_txn_id": extra.pop("client_txn_id", f"t-{next(_txn)}"),
-            "local_time": extra.pop("local_time", "2026-11-23T10:00:00"),
+            "local_time": extra.pop("local_time", now_local()),
             "lines": lines,
             "payments": payments,
             **extra,
@@ -68,6 +68,13 @@ class Shop:
     @property
     def member(self) -> dict[str, str]:
         return {"card_number": self.card_number}
+
+
+def now_local() -> str:
+    """The till's wall clock now (Shanghai): promotions HQ activates in a test are live."""
+    from zoneinfo import ZoneInfo
+
+    return dt.datetime.now(ZoneInfo("Asia/Shanghai")).replace(tzinfo=None).isoformat()
 
 
 def txn() -> str:
