@@ -5,6 +5,7 @@ Chinese, do the columns line up, do the QR code, the barcode and the cutter work
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 import time
 from datetime import UTC, datetime
@@ -144,8 +145,40 @@ def _run_print_test(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _print_spool(once: bool, interval: float) -> int:
+    from memberpos.db import close_pool, start_pool
+    from printers.receipts import durable_spool
+
+    await start_pool()
+    try:
+        spool = durable_spool()
+        while True:
+            for job in await spool.retry_due():
+                outcome = job.status
+                if job.status != "printed":
+                    outcome += f" ({job.last_error_reason}: {job.last_error})"
+                print(
+                    f"print job {job.id} {job.document_kind} {job.reference} on "
+                    f"{job.printer_id}: {outcome}",
+                    flush=True,
+                )
+            if once:
+                return 0
+            await asyncio.sleep(interval)
+    finally:
+        await close_pool()
+
+
+def _run_print_spool(args: argparse.Namespace) -> int:
+    try:
+        return asyncio.run(_print_spool(args.once, args.interval))
+    except KeyboardInterrupt:
+        return 0
+
+
 def add_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    """``memberpos print-test``: the test page, straight to a printer (no database)."""
+    """``memberpos print-test``: the test page, straight to a printer (no database);
+    ``memberpos print-spool``: the worker that sends the spooled jobs."""
     command = subparsers.add_parser(
         "print-test",
         help="print a test page in Chinese and English (no database needed)",
@@ -182,3 +215,16 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignor
         "--retry-delay", type=float, default=2.0, help="seconds between tries (default 2)"
     )
     command.set_defaults(run=_run_print_test)
+
+    worker = subparsers.add_parser(
+        "print-spool",
+        help="send the queued print jobs, retrying failed printers with backoff",
+        description="The print spool worker: every few seconds, each printer's due jobs in "
+        "order, through the transport each job names. Any number of workers may run; a job "
+        "is printed by one of them.",
+    )
+    worker.add_argument("--once", action="store_true", help="one pass, then exit")
+    worker.add_argument(
+        "--interval", type=float, default=2.0, help="seconds between passes (default 2)"
+    )
+    worker.set_defaults(run=_run_print_spool)

@@ -257,3 +257,15 @@ async def test_parallel_retries_of_one_job_print_it_once(http, chain, samples, n
     responses = await asyncio.gather(*(http.post(url, headers=till) for _ in range(5)))
     assert all(response.status_code in (200, 409) for response in responses)
     assert len(network_printer.jobs) == 1
+
+
+async def test_the_printing_routes_are_in_the_openapi_document(http) -> None:
+    schema = await http.get("/schema/openapi.json")
+    assert schema.status_code == 200, schema.text
+    paths = schema.json()["paths"]
+    assert {
+        "/api/v1/pos/printers/jobs",
+        "/api/v1/pos/printers/jobs/{job_id}/retry",
+        "/api/v1/pos/printers/jobs/{job_id}/reprint",
+        "/api/v1/hq/printers/jobs/{job_id}/preview",
+    } <= set(paths)

@@ -4,6 +4,8 @@ drops the first connection, and as a preview."""
 
 from __future__ import annotations
 
+import argparse
+import asyncio
 import os
 import select
 import subprocess
@@ -16,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from printers.cli import build_test_page
+from printers.cli import add_commands, build_test_page
 from printers.columns import display_width
 from printers.escpos_render import decode_escpos, printer_profile, render_escpos
 
@@ -53,6 +55,14 @@ def assert_readable_test_page(data: bytes, width: int) -> None:
     assert all(display_width(line.text) * line.width_multiplier <= width for line in lines)
 
 
+def run_in_process(arguments: list[str]) -> int:
+    """The command's own parser and function, without a process: for the refusals."""
+    parser = argparse.ArgumentParser(prog="memberpos")
+    add_commands(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(arguments)
+    return int(args.run(args))
+
+
 @pytest.mark.parametrize(("columns", "locale"), [("32", "zh-CN"), ("48", "en")])
 def test_print_test_to_a_file_without_a_database(tmp_path: Path, columns: str, locale: str):
     target = tmp_path / "x.bin"
@@ -65,11 +75,11 @@ def test_print_test_to_a_file_without_a_database(tmp_path: Path, columns: str, l
     assert_readable_test_page(data, int(columns))
 
 
-def test_print_test_with_a_profile_takes_its_width(tmp_path: Path) -> None:
+def test_print_test_with_a_profile_takes_its_width(tmp_path: Path, capsys) -> None:
     target = tmp_path / "x.bin"
     spec = f"file:{target}"
-    result = memberpos("print-test", "--transport", spec, "--profile", "epson-tm-t88")
-    assert result.returncode == 0, result.stderr
+    assert run_in_process(["print-test", "--transport", spec, "--profile", "epson-tm-t88"]) == 0
+    assert "(42 columns)" in capsys.readouterr().out
     assert target.read_bytes() == expected_bytes(spec, 42, profile="epson-tm-t88")
     assert_readable_test_page(target.read_bytes(), 42)
 
@@ -140,13 +150,44 @@ def test_print_test_preview_shows_the_page_on_standard_output() -> None:
         (["--transport", "file:/tmp/x", "--profile", "generic-58", "--columns", "48"], "wider"),
     ],
 )
-def test_bad_settings_are_refused_with_exit_code_2(arguments: list[str], message: str) -> None:
-    result = memberpos("print-test", *arguments)
+def test_bad_settings_are_refused_with_exit_code_2(arguments, message, capsys) -> None:
+    assert run_in_process(["print-test", *arguments]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_a_missing_serial_port_exits_1_with_the_reason(capsys) -> None:
+    spec = "serial:/dev/memberpos-no-such-port,9600"
+    assert run_in_process(["print-test", "--transport", spec]) == 1
+    assert "printer unavailable (offline" in capsys.readouterr().err
+
+
+def test_the_installed_command_refuses_a_bad_transport_with_exit_code_2() -> None:
+    result = memberpos("print-test", "--transport", "usb:0x0416")
     assert result.returncode == 2
-    assert message in result.stderr
+    assert "unknown transport kind" in result.stderr
 
 
-def test_a_missing_serial_port_exits_1_with_the_reason() -> None:
-    result = memberpos("print-test", "--transport", "serial:/dev/memberpos-no-such-port,9600")
-    assert result.returncode == 1
-    assert "offline" in result.stderr
+async def test_print_spool_worker_sends_the_jobs_stored_by_another_process(
+    db, samples, tmp_path: Path
+) -> None:
+    from printers import receipts
+    from printers.spool_store import DatabaseSpoolStore
+
+    paper = tmp_path / "lp0"
+    receipt = samples.receipt("en")
+    job_id = await receipts.enqueue_receipt(
+        receipt, store_id=1, terminal_id=2, printer_spec=f"file:{paper}", reference="S-9"
+    )
+    process = await asyncio.create_subprocess_exec(
+        str(MEMBERPOS),
+        "print-spool",
+        "--once",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    stdout, stderr = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 0, stderr.decode()
+    assert f"print job {job_id} receipt S-9 on file:{paper}: printed" in stdout.decode()
+    assert paper.read_bytes() == receipts.render(receipt, fmt="escpos")
+    job = await DatabaseSpoolStore().get(job_id)
+    assert job is not None and (job.status, job.attempts) == ("printed", 1)
