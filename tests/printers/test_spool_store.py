@@ -196,3 +196,27 @@ async def test_two_hundred_parallel_claims_on_postgres_take_each_job_once(db, cl
     winners = sorted(claim.id for claim in claims if claim is not None)
     assert winners == sorted(job.id for job in await store.list_jobs())
     assert len(set(winners)) == 10
+
+
+async def test_verify_finds_nothing_wrong_with_a_working_spool_and_reports_a_broken_row(
+    db, clock
+) -> None:
+    from printers.tables import PrintJob as PrintJobRow
+    from printers.verify import check_print_jobs
+
+    store = DatabaseSpoolStore()
+    spool = Spool(
+        store, {"till-3": ScriptedPrinter(PrinterUnavailable("offline", "x"))}, clock=clock
+    )
+    first = await spool.print_now("till-3", "receipt", b"\x1b@first\n")
+    clock.advance(5)
+    await spool.retry_due()
+    await spool.reprint(first.id)
+    assert await check_print_jobs() == []
+
+    await PrintJobRow.update({PrintJobRow.printed_at: None, PrintJobRow.data: b"\x1b"}).where(
+        PrintJobRow.id == first.id
+    )
+    problems = await check_print_jobs()
+    assert any("printed with printed_at None" in problem for problem in problems)
+    assert any("not whole ESC/POS" in problem for problem in problems)
