@@ -237,3 +237,22 @@ async def test_member_sees_own_balances_expiring_points_and_paged_history(db, ch
         assert len({(item["ledger"], item["id"]) for item in seen}) == 6
         bad = await client.get("/api/v1/me/history?cursor=nonsense")
         assert bad.status_code == 400
+
+
+async def test_me_handlers_behind_the_real_member_sign_in(client, member_id):
+    from members import self_service
+    from members.tables import Outbox
+
+    await points.earn(
+        member_id, 250, Source("sale", "S1"), at=T0, available_from=T0, expires_on=None
+    )
+    await self_service.request_sign_in_code("13812340000")
+    message = await Outbox.select().where(Outbox.member == member_id).output(load_json=True).first()
+    signed_in = await self_service.sign_in_with_code("13812340000", message["payload"]["code"])
+    headers = {"Authorization": f"Bearer {signed_in.token}"}
+    assert (await client.get("/api/v1/me/balances")).status_code == 401
+    response = await client.get("/api/v1/me/balances", headers=headers)
+    assert response.status_code == 200, response.text
+    assert response.json()["points"]["balance"] == 250
+    history = await client.get("/api/v1/me/history", headers=headers)
+    assert [item["delta"] for item in history.json()["items"]] == [250]

@@ -181,3 +181,62 @@ async def test_points_earned_late_on_new_years_eve_in_shanghai_expire_by_the_sto
     assert await expire_points(at=after_midnight) == 0
     assert (await points.points_summary(member_id, at=after_midnight))["balance"] == 0
     assert await check_points() == []
+
+
+async def test_refund_of_a_partially_redeemed_sale_in_two_halves_reverses_exactly(chain, member_id):
+    """A ¥200 basket paid 5,000 points (¥50), ¥100 stored value (¥80 principal + ¥20 bonus),
+    ¥50 cash; it earned 150 points. Two half refunds give back exactly what it took."""
+    sh001 = chain["stores"]["SH001"]["id"]
+    await points.earn(
+        member_id,
+        6_000,
+        Source("sale", "S0", sh001),
+        at=T0,
+        available_from=T0,
+        expires_on=dt.date(2026, 12, 31),
+    )
+    await stored_value.top_up(
+        member_id, 8_000, Source("top_up", "T1", sh001), at=T0, business_date=DAY
+    )
+    await stored_value.adjust(
+        member_id, 0, 2_000, Source("adjustment", "B1", sh001), at=T0, business_date=DAY
+    )
+    sale = Source("sale", "S1", sh001)
+    await points.spend(member_id, 5_000, sale, at=T0)
+    spent = await stored_value.spend(
+        member_id, 10_000, sale, at=T0, business_date=DAY, order="proportional"
+    )
+    assert (spent.principal_delta, spent.bonus_delta) == (-8_000, -2_000)
+    await points.earn(
+        member_id,
+        150,
+        sale,
+        at=T0,
+        available_from=T0 + dt.timedelta(days=7),
+        expires_on=dt.date(2027, 12, 31),
+    )
+    assert (await points.points_summary(member_id, at=T0))["balance"] == 1_150
+
+    for number in (1, 2):
+        refund = Source("refund", f"R{number}", sh001)
+        await points.reverse_earn(member_id, 75, refund, original=sale, at=T0)
+        await points.return_spent(member_id, 2_500, refund, original=sale, at=T0)
+        back = await stored_value.return_spend(
+            member_id, 5_000, refund, original=sale, at=T0, business_date=DAY
+        )
+        assert (back.principal_delta, back.bonus_delta) == (4_000, 1_000)
+    assert await points.points_summary(member_id, at=T0) == {
+        "balance": 6_000,
+        "spendable": 6_000,
+        "pending": 0,
+        "debt": 0,
+    }
+    assert await stored_value.stored_value_summary(member_id) == {
+        "principal": 8_000,
+        "bonus": 2_000,
+        "balance": 10_000,
+    }
+    # the lot the points came from has them back; the sale's own lot is empty
+    lots = await PointsLot.select(PointsLot.points, PointsLot.remaining).order_by(PointsLot.id)
+    assert [(lot["points"], lot["remaining"]) for lot in lots] == [(6_000, 6_000), (150, 0)]
+    assert await check_points() == [] and await check_stored_value() == []
