@@ -84,3 +84,51 @@ async def test_insufficient_stored_value_writes_nothing(shop: Shop) -> None:
     assert response.json()["code"] == "insufficient_stored_value"
     assert await Sale.count() == 0
     assert (await stored_value_summary(shop.member_id))["balance"] == 1000
+
+
+async def test_receipt_bytes_message_and_price_override(shop: Shop) -> None:
+    import base64
+
+    from members.tables import Outbox
+
+    response = await shop.sale(
+        [{"sku": "SNACK-2", "quantity": 1}],
+        [{"method": "cash", "amount_minor": 5000}],
+        member=shop.member,
+        receipt={"format": "escpos", "columns": 32},
+    )
+    assert response.status_code == 201, response.text
+    sale = response.json()
+    data = base64.b64decode(sale["receipt_escpos_b64"])
+    assert "上海一店".encode("gb18030") in data
+    assert sale["sale_no"].encode() in data
+    assert b"\x1b\x70" in data  # cash: the drawer kicks
+    message = (
+        await Outbox.select().where(Outbox.template == "sale_receipt").output(load_json=True)
+    )[0]
+    assert message["channel"] == "sms" and message["payload"]["sale_no"] == sale["sale_no"]
+    assert "13812340000" not in str(message["payload"])
+
+    override = [{"sku": "SNACK-1", "quantity": 1, "unit_price_minor": 9900}]
+    refused = await shop.sale(override, [{"method": "cash", "amount_minor": 9900}])
+    assert refused.status_code == 403
+    assert refused.json()["code"] == "manager_authorisation_required"
+    ok = await shop.sale(
+        override,
+        [{"method": "cash", "amount_minor": 9900}],
+        manager={"employee_no": "M001", "pin": "2468"},
+    )
+    assert ok.status_code == 201, ok.text
+    assert ok.json()["total_minor"] == 9900
+    row = await Sale.select(Sale.manager).where(Sale.sale_no == ok.json()["sale_no"]).first()
+    assert row["manager"] is not None
+
+
+async def test_price_changed_since_the_quote_is_refused(shop: Shop) -> None:
+    response = await shop.sale(
+        [{"sku": "SNACK-2", "quantity": 1}],
+        [{"method": "cash", "amount_minor": 3990}],
+        expected_total_minor=3500,
+    )
+    assert response.status_code == 409 and response.json()["code"] == "price_changed"
+    assert response.json()["total_minor"] == 3990
