@@ -11,12 +11,13 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.status_codes import HTTP_200_OK
 
+from memberpos.errors import Forbidden, OutOfScope
 from printers import jobs
 from printers.approval import approve
 from printers.errors import PrintJobNotFound
 from printers.schemas import PrintJobList, PrintJobOut, ReprintIn, job_out
 from printers.spool import JobStatus
-from stores import audit
+from stores import audit, chain
 from stores.access import Actor, Role
 from stores.terminals import TerminalIdentity
 
@@ -111,6 +112,27 @@ class HqPrintJobController(Controller):
         _hq_store_scope(actor, job.store_id)
         body = await jobs.preview_job(job_id, store_id=None, fmt=format)
         return Response(body, media_type=PREVIEW_MEDIA_TYPES[format])
+
+    @get("/", summary="Print jobs of a store (by default those still to print), newest first")
+    async def list_jobs(
+        self,
+        actor: NamedDependency[Actor],
+        store_code: FromQuery[str | None] = None,
+        status: FromQuery[list[JobStatus] | None] = None,
+    ) -> PrintJobList:
+        store_id: int | None = None
+        if store_code is not None:
+            store_id = (await chain.store_by_code(store_code))["id"]
+        if Role.hq_admin not in actor.roles:
+            if Role.store_manager not in actor.roles or actor.home_store_id is None:
+                raise Forbidden("Only HQ admins and store managers see print jobs")
+            if store_id is not None and store_id != actor.home_store_id:
+                raise OutOfScope("You may see print jobs only of your own store")
+            store_id = actor.home_store_id
+        found = await jobs.store_jobs(
+            store_id, statuses=tuple(status) if status else jobs.OPEN_STATUSES
+        )
+        return PrintJobList(jobs=[job_out(job) for job in found])
 
     @get("/{job_id:int}", summary="A print job's state")
     async def get_job(self, job_id: FromPath[int], actor: NamedDependency[Actor]) -> PrintJobOut:

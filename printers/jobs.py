@@ -31,6 +31,16 @@ async def terminal_jobs(
     )
 
 
+async def store_jobs(
+    store_id: int | None, statuses: Collection[JobStatus], limit: int = LIST_LIMIT
+) -> list[PrintJob]:
+    """A store's jobs (None: every store's), newest first: what HQ looks at to see which
+    printers are failing."""
+    return await DatabaseSpoolStore().list_jobs(
+        store_id=store_id, statuses=statuses, limit=limit, newest_first=True
+    )
+
+
 async def job_in_store(job_id: int, store_id: int | None) -> PrintJob:
     """The job, if it belongs to ``store_id`` (None: any store, for HQ admins)."""
     job = await DatabaseSpoolStore().get(job_id)

@@ -250,6 +250,33 @@ async def test_hq_previews_a_job_as_png_or_text_within_its_scope(
     assert (await http.get(url)).status_code == 401
 
 
+async def test_hq_lists_the_jobs_still_to_print_store_by_store(
+    http, chain, samples, free_port
+) -> None:
+    spec = f"tcp:127.0.0.1:{free_port}"
+    first = await enqueue(chain, samples, "T1", spec)
+    other = await enqueue(chain, samples, "T3", spec)
+    url = "/api/v1/hq/printers/jobs"
+    admin = await factories.sign_in(http, "H0001")
+    everything = await http.get(url, headers=admin)
+    assert [job["id"] for job in everything.json()["jobs"]] == [other, first]
+    one_store = await http.get(f"{url}?store_code=SH002", headers=admin)
+    assert [job["id"] for job in one_store.json()["jobs"]] == [other]
+    assert (await http.get(f"{url}?status=printed", headers=admin)).json()["jobs"] == []
+
+    manager = await factories.sign_in(http, "M1")
+    own = await http.get(url, headers=manager)
+    assert [job["id"] for job in own.json()["jobs"]] == [first]
+    elsewhere = await http.get(f"{url}?store_code=SH002", headers=manager)
+    assert (elsewhere.status_code, problem_code(elsewhere)) == (403, "store_out_of_scope")
+    cashier = await http.get(url, headers=await factories.sign_in(http, "C1"))
+    assert cashier.status_code == 403
+    missing = await http.get(f"{url}?store_code=NOPE", headers=admin)
+    assert missing.status_code == 404
+    bad_status = await http.get(f"{url}?status=lost", headers=admin)
+    assert bad_status.status_code == 400
+
+
 async def test_parallel_retries_of_one_job_print_it_once(http, chain, samples, network_printer):
     _, till = chain.tills["T1"]
     job_id = await enqueue(chain, samples, "T1", f"tcp:127.0.0.1:{network_printer.port}")
