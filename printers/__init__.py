@@ -1,7 +1,10 @@
 """Receipts on paper: layout of receipts and slips, ESC/POS rendering, printer transports
 (serial, network, file, preview) and the print spool that loses no job when a printer fails.
 
-Renders what ``pos_gateway`` hands it; imports no domain tables.
+Renders what ``pos_gateway`` hands it; imports no domain tables. The gateway's entry points
+are ``printers.receipts.render`` (bytes for a sale's receipt: ESC/POS, text or PNG) and
+``printers.receipts.enqueue_receipt`` (a durable print job); ``printers.api`` gives tills
+their queue, retries and manager-approved reprints, and HQ its previews.
 """
 
 from printers.cli import print_test
@@ -25,7 +28,7 @@ from printers.layout import (
     layout_document,
 )
 from printers.preview import preview_png, preview_text
-from printers.spool import InMemorySpoolStore, PrintJob, Spool, SpoolStore
+from printers.spool import InMemorySpoolStore, PrintJob, Spool, SpoolStore, UnknownPrinter
 from printers.transports import PrinterUnavailable, Transport, parse_transport
 
 __all__ = [
@@ -44,6 +47,7 @@ __all__ = [
     "SpoolStore",
     "TopUpSlip",
     "Transport",
+    "UnknownPrinter",
     "decode_escpos_text",
     "document_kind",
     "layout_document",

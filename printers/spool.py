@@ -2,7 +2,9 @@
 
 A printer that is offline, out of paper or too slow leaves its job queued with the error and
 the attempt count recorded; it is tried again later with a growing delay. Storage sits behind
-``SpoolStore`` (kept in memory here; a database-backed store implements the same protocol).
+``SpoolStore``: ``InMemorySpoolStore`` here, for tests and tills without a database, and
+``printers.spool_store.DatabaseSpoolStore`` (the ``print_job`` table), which survives restarts
+and is shared by any number of workers.
 """
 
 from __future__ import annotations

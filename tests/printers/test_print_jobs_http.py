@@ -296,3 +296,16 @@ async def test_the_printing_routes_are_in_the_openapi_document(http) -> None:
         "/api/v1/pos/printers/jobs/{job_id}/reprint",
         "/api/v1/hq/printers/jobs/{job_id}/preview",
     } <= set(paths)
+
+
+async def test_the_real_app_serves_the_printing_routes(client, chain, samples, tmp_path) -> None:
+    """The same handlers, mounted by ``memberpos.app`` through ``memberpos.domains``."""
+    _, till = chain.tills["T1"]
+    job_id = await enqueue(chain, samples, "T1", f"file:{tmp_path / 'lp0'}")
+    listed = await client.get("/api/v1/pos/printers/jobs", headers=till)
+    assert [job["id"] for job in listed.json()["jobs"]] == [job_id]
+    printed = await client.post(f"/api/v1/pos/printers/jobs/{job_id}/retry", headers=till)
+    assert printed.json()["status"] == "printed"
+    admin = await factories.sign_in(client, "H0001")
+    preview = await client.get(f"/api/v1/hq/printers/jobs/{job_id}/preview", headers=admin)
+    assert preview.content.startswith(PNG_SIGNATURE)
