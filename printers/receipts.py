@@ -8,6 +8,7 @@ without the cash-drawer kick.
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Literal, get_args
 
@@ -37,6 +38,8 @@ from printers.preview import preview_png, preview_text
 from printers.spool import PrintJob, Spool, utc_now
 from printers.spool_store import DatabaseSpoolStore
 from printers.transports import parse_transport
+
+logger = logging.getLogger(__name__)
 
 Format = Literal["escpos", "text", "png"]
 FORMATS: tuple[str, ...] = get_args(Format)
@@ -128,10 +131,15 @@ def encode_document(document: Document) -> str:
 
 
 def decode_document(text: str) -> Document | None:
-    """The stored document of a job, or None for jobs stored as bytes only."""
+    """The stored document of a job, or None for jobs stored as bytes only (or whose
+    document no longer reads as today's model: their bytes still print and copy)."""
     if not text:
         return None
-    return msgspec.json.decode(text, type=Document)  # type: ignore[arg-type]
+    try:
+        return msgspec.json.decode(text, type=Document)  # type: ignore[arg-type]
+    except (msgspec.DecodeError, msgspec.ValidationError, ValueError):
+        logger.warning("print job document does not decode; using its stored bytes")
+        return None
 
 
 def _check_transport(printer_spec: str) -> None:

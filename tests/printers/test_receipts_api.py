@@ -163,3 +163,26 @@ def test_a_copy_of_a_job_stored_as_bytes_only_keeps_its_bytes_behind_the_mark(sa
     copy, _ = receipts.copy_bytes(job)
     assert copy.endswith(data.replace(DRAWER_KICK, b""))
     assert decode_escpos(copy)[0].text == "重印 REPRINT"
+
+
+def test_a_job_whose_document_no_longer_decodes_is_copied_from_its_bytes(samples) -> None:
+    from datetime import UTC, datetime
+
+    from printers.spool import PrintJob
+
+    data = render_document(samples.receipt("en"), "generic-80")
+    now = datetime.now(UTC)
+    job = PrintJob(
+        id=1,
+        printer_id="p",
+        document_kind="receipt",
+        data=data,
+        created_at=now,
+        next_attempt_at=now,
+        document='{"type": "receipt", "renamed_field": 1}',
+        preview_text="old text",
+    )
+    copy, text = receipts.copy_bytes(job)
+    assert copy.endswith(data.replace(DRAWER_KICK, b""))
+    assert text.endswith("old text")
+    assert receipts.job_preview(job, "text") == b"old text\n"
