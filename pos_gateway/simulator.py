@@ -107,6 +107,7 @@ class Stats:
     retries: int = 0
     elapsed_s: float = 0.0
     upload: ReplayReport | None = None
+    upload_s: float = 0.0
 
     def merge(self, other: Stats) -> None:
         for name in (
@@ -145,7 +146,8 @@ class Stats:
             u = self.upload
             lines.append(
                 f"upload: {u.uploaded} items in {u.batches} batches: {u.applied} applied, "
-                f"{u.replayed} replayed, {u.rejected} rejected, {u.pending} still pending"
+                f"{u.replayed} replayed, {u.rejected} rejected, {u.pending} still pending "
+                f"in {self.upload_s:.1f} s"
                 + (f" (rejected: {dict(u.rejected_codes)})" if u.rejected_codes else "")
             )
         if self.errors:
@@ -348,16 +350,11 @@ class SimulatedTerminal:
         member_in: MemberIn | None,
         cashier: str | None,
     ) -> None:
-        """Priced from the shelf prices the till knows; paid in cash (change if promotions
-        make it cheaper at upload) or partly by card."""
+        """Priced at the shelf prices the till knows (promotions and member prices only
+        lower them, so this is never short); paid in cash, change given at upload, or part
+        by card and the rest in cash."""
         by_sku = {p.sku: p for p in self.products}
-        estimate = 0
-        for line in lines:
-            product = by_sku[line.sku]
-            unit = product.retail_price_minor
-            if member_in is not None and product.member_price_minor is not None:
-                unit = min(unit, product.member_price_minor)
-            estimate += unit * line.quantity
+        estimate = sum(by_sku[line.sku].retail_price_minor * line.quantity for line in lines)
         payments: list[PaymentIn] = []
         if estimate >= 20_000 and self.rng.random() < self.mix.bank_card_share:
             card = estimate // 2
@@ -634,6 +631,7 @@ async def run_terminals(config: RunConfig) -> Stats:
             total.merge(stats)
         total.elapsed_s = time.perf_counter() - started
         if config.upload:
+            upload_started = time.perf_counter()
             upload = ReplayReport()
             for client in clients:
                 client.go_online()
@@ -647,6 +645,7 @@ async def run_terminals(config: RunConfig) -> Stats:
                 for code, n in report.rejected_codes.items():
                     upload.rejected_codes[code] = upload.rejected_codes.get(code, 0) + n
             total.upload = upload
+            total.upload_s = time.perf_counter() - upload_started
             total.requests = sum(c.attempts for c in clients)
         return total
     finally:

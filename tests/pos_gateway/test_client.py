@@ -501,3 +501,29 @@ async def test_same_day_offline_then_uploaded_ends_as_the_same_day_online(
     assert state_a[0] == sum(sum(price[s] * q // 100 for s, q in lines) for lines, _ in baskets)
     await online.aclose()
     await offline.aclose()
+
+
+@pytest.mark.postgres
+async def test_the_same_sale_from_two_connections_at_once_is_booked_once(
+    app: Any, store: Store
+) -> None:
+    """A till that retried on a second connection while the first was still in flight:
+    both answers are the one sale."""
+    import asyncio
+
+    from pos_gateway.tables import Sale
+
+    first = pos(app, store.keys["POS-01"])
+    second = pos(app, store.keys["POS-01"])
+    request = SaleIn(
+        client_txn_id=first.new_txn_id(),
+        local_time=at(16),
+        lines=[LineIn(sku="SNACK-1", quantity=1), LineIn(sku="SNACK-2", quantity=1)],
+        payments=[PaymentIn(method="bank_card", amount_minor=16_790)],
+    )
+    answers = await asyncio.gather(first.sale(request), second.sale(request))
+    assert all(isinstance(a, SaleOut) for a in answers)
+    assert answers[0] == answers[1]
+    assert await Sale.count().where(Sale.client_txn_id == request.client_txn_id) == 1
+    await first.aclose()
+    await second.aclose()
