@@ -522,6 +522,11 @@ class PosClient:
             raise ValueError("identify the member by exactly one of card_number, qr_token, phone")
         return await self._get("/members", MemberView, params)
 
+    async def sale_detail(self, sale_no: str) -> dict[str, Any]:
+        """A sale of this till's store with its lines, payments and refunds (to refund it)."""
+        response = await self._send("GET", f"/sales/{sale_no}")
+        return msgspec.json.decode(response.content, type=dict[str, Any])
+
     async def quote(self, request: QuoteIn) -> QuoteOut:
         return await self._post("/quote", request, QuoteOut)
 

@@ -527,3 +527,33 @@ async def test_the_same_sale_from_two_connections_at_once_is_booked_once(
     assert await Sale.count().where(Sale.client_txn_id == request.client_txn_id) == 1
     await first.aclose()
     await second.aclose()
+
+
+async def test_retries_back_off_exponentially_within_bounds_then_give_up_typed() -> None:
+    """No service at all: the client tries max_attempts times, waiting longer each time
+    (with jitter, never above backoff_max), then raises PosUnreachable."""
+    waits: list[float] = []
+
+    async def record(seconds: float) -> None:
+        waits.append(seconds)
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("connection refused")
+
+    till = PosClient(
+        BASE_URL,
+        "mpt_0123456789abcdef_secret",
+        transport=httpx.MockTransport(refuse),
+        max_attempts=6,
+        backoff_base=0.1,
+        backoff_max=1.0,
+        sleep=record,
+        rng=random.Random(3),
+    )
+    with pytest.raises(PosUnreachable) as failed:
+        await till.terminal()
+    assert failed.value.code == "unreachable" and till.attempts == 6 and len(waits) == 5
+    ceilings = [min(1.0, 0.1 * 2**n) for n in range(5)]
+    assert all(c / 2 <= w <= c for w, c in zip(waits, ceilings, strict=True))
+    assert not till.online
+    await till.aclose()

@@ -147,6 +147,8 @@ async def test_a_day_at_one_store_adds_up_exactly(app: Any, day: Any) -> None:
         )
     )
     assert refund1.amount_minor == nets1[1]
+    detail = await till.sale_detail(s1.sale_no)
+    assert [line["refundable_quantity"] for line in detail["lines"]] == [1, 0]
     points1_line2 = nets1[1] // 100
     # Refunding more than is left is refused, typed.
     with pytest.raises(PosRefused) as too_much:
