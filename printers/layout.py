@@ -258,6 +258,9 @@ class EndOfDaySummary(_Model, kw_only=True, tag="end_of_day"):
     top_ups_minor: int = 0
     points_issued: int = 0
     points_redeemed: int = 0
+    cash_expected_minor: int | None = None
+    """Cash the drawer should hold from the day's business: cash sales, less cash refunds,
+    plus cash top-ups. Printed when known."""
 
     def __post_init__(self) -> None:
         _require_aware(self.printed_at, "printed_at")
@@ -340,6 +343,7 @@ LABELS: dict[str, dict[str, str]] = {
     "points_issued": {"zh-CN": "发放积分", "en": "Points issued"},
     "points_redeemed": {"zh-CN": "兑换积分", "en": "Points redeemed"},
     "count_amount": {"zh-CN": "{count} 笔", "en": "{count} x"},
+    "cash_expected": {"zh-CN": "应有现金", "en": "Cash expected in drawer"},
 }
 
 
@@ -780,6 +784,11 @@ def layout_end_of_day(summary: EndOfDaySummary, columns: int) -> list[PrintOp]:
     )
     page.pair(page.label("points_issued"), points(summary.points_issued))
     page.pair(page.label("points_redeemed"), points(summary.points_redeemed))
+    if summary.cash_expected_minor is not None:
+        page.rule()
+        page.pair(
+            page.label("cash_expected"), money(summary.cash_expected_minor, currency), bold=True
+        )
     return _finish(page)
 
 
