@@ -8,7 +8,7 @@ paper width in columns, which both the ESC/POS renderer and the previews consume
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
@@ -18,6 +18,7 @@ from printers.columns import Align, display_width, pad, printable_text, table_ro
 
 Locale = Literal["zh-CN", "en"]
 PaymentKind = Literal["cash", "bank_card", "stored_value", "points", "coupon", "other"]
+PAYMENT_KINDS: frozenset[str] = frozenset(get_args(PaymentKind))
 TextSize = Literal["normal", "double_height", "double"]
 DocumentKind = Literal["receipt", "top_up", "card_issue", "refund", "end_of_day", "test_page"]
 
@@ -352,6 +353,13 @@ def label(key: str, locale: Locale, **values: object) -> str:
     return LABELS[key][locale].format(**values)
 
 
+def payment_label(kind: str, locale: Locale) -> str:
+    """How a payment kind is printed; a kind the labels do not know yet (a new wallet the
+    till accepts) is printed as it is named rather than failing the receipt."""
+    names = LABELS.get(kind) if kind in PAYMENT_KINDS else None
+    return names[locale] if names else kind
+
+
 # --- formatting ----------------------------------------------------------------------------
 
 
@@ -510,7 +518,7 @@ def _items(page: Page, lines: tuple[ReceiptLine, ...], currency: str) -> None:
 
 def _payments(page: Page, payments: tuple[Payment, ...], currency: str) -> None:
     for payment in payments:
-        name = page.label(payment.kind)
+        name = payment_label(payment.kind, page.locale)
         if payment.reference:
             name = f"{name} {payment.reference}"
         page.pair(name, money(payment.amount_minor, currency))
@@ -770,7 +778,8 @@ def layout_end_of_day(summary: EndOfDaySummary, columns: int) -> list[PrintOp]:
     page.line(page.label("by_payment_kind"), bold=True)
     for total in summary.by_payment_kind:
         page.pair(
-            f"  {page.label(total.kind)} {page.label('count_amount', count=total.count)}",
+            f"  {payment_label(total.kind, page.locale)} "
+            f"{page.label('count_amount', count=total.count)}",
             money(total.amount_minor, currency),
         )
     page.rule()

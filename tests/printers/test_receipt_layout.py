@@ -177,3 +177,16 @@ def test_large_amounts_widen_their_column_instead_of_wrapping(samples) -> None:
     row = next(line for line in lines if line.startswith("农夫山泉"))
     assert row.endswith(" 1000 ￥16,800.00 ￥16,800,000.00")
     assert display_width(row) == 48
+
+
+def test_a_payment_kind_the_labels_do_not_know_prints_under_its_own_name(samples) -> None:
+    import msgspec
+
+    from printers.layout import Payment
+
+    receipt = msgspec.structs.replace(
+        samples.receipt("zh-CN"),
+        payments=(Payment(kind="wechat_pay", amount_minor=100),),  # type: ignore[arg-type]
+    )
+    lines = texts(layout_document(receipt, 32))
+    assert any(line.startswith("wechat_pay") for line in lines)
