@@ -11,7 +11,8 @@ Which rule pays a line (precedence, most specific first):
 3. then the later ``valid_from``, then the later rule.
 A rule applies on the line's business date between ``valid_from`` and ``valid_until``. A line
 sold by nobody is paid by the store's default rule (no item named; store, region, chain) and
-all of it goes to the store's pool (公佣).
+all of it goes to the store's pool (公佣); nobody's sales reach a level, so such a line is
+paid at the rule's first level.
 
 Levels count a salesperson's net sales in the store's period (the running ``CommissionTally``,
 whose row lock also serialises two sales of the same person). Marginal levels pay each part of
@@ -23,9 +24,10 @@ exactly the refunded share of what each entry of the sale paid (cumulatively, so
 partial refund takes the remainder). A sale's or refund's entries land in their own period,
 or, when that one is closed, in the first open period after it, marked as an adjustment.
 
-Round trips per sale on PostgreSQL: the idempotency claim, one read (store region, the rules'
-version token, the products, the period's status under a key-share lock that a period close
-waits for), one upsert of every salesperson's tally, one insert of every entry. The rules are
+Round trips per sale on PostgreSQL: three. The idempotency claim together with one read (the
+store's region, the rules' version token, the products, the period's status under a key-share
+lock that a period close waits for); one upsert of every salesperson's tally; one insert of
+every entry. The rules are
 cached per process and reloaded when the version token changes.
 """
 
@@ -38,7 +40,7 @@ import json
 import secrets
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
@@ -86,7 +88,7 @@ from stores.errors import DuplicateCode, StoreNotFound
 from stores.tables import Brand, Category, Product, Region, Staff, Store
 
 BP = 10_000
-NOBODY = 0  # the tally key of lines sold by nobody
+NOBODY = 0  # the key of lines sold by nobody (they keep no level tally)
 
 
 @dataclass(frozen=True)
@@ -415,14 +417,36 @@ def _line_sales(line: SoldLine) -> list[tuple[int, int, int]]:
     ]
 
 
-async def _sale_context(
-    store_id: int, business_date: dt.date, skus: Sequence[str]
-) -> tuple[int | None, str | None, dict[str, ProductInfo], tuple[int, str] | None]:
-    """One read: the store's region, the rules' token, the products, the period's status."""
-    lock = "" if is_sqlite() else " FOR KEY SHARE"
+SALE_CLAIM = (
+    "INSERT INTO commission_sale (sale_ref, store, business_date, occurred_at, net_minor, "
+    "line_count, recorded_at) VALUES ({}, {}, {}, {}, {}, {}, {}) "
+    "ON CONFLICT (sale_ref) DO NOTHING RETURNING id"
+)
+
+
+async def _claim_sale_and_read(
+    claim: Sequence[Any], store_id: int, business_date: dt.date, skus: Sequence[str]
+) -> tuple[bool, int | None, str | None, dict[str, ProductInfo], tuple[int, str] | None]:
+    """Claim ``sale_ref`` (False: recorded before) and, in the same round trip on PostgreSQL,
+    read what the sale needs: the store's region, the rules' version token, the products and
+    the period's status, under a key-share lock that a close of the period waits for."""
+    if is_sqlite():
+        claimed = bool(await _raw(SALE_CLAIM, *claim))
+        if not claimed:
+            return False, None, None, {}, None
+        prefix, claimed_column, lock = "", "", ""
+        prefix_args: Sequence[Any] = ()
+    else:
+        prefix = f"WITH claim AS ({SALE_CLAIM}) "
+        claimed_column, lock, prefix_args = (
+            "(SELECT id FROM claim) AS claimed, ",
+            " FOR KEY SHARE",
+            claim,
+        )
     unique_skus = sorted(set(skus)) or [""]
+    start = month_start(business_date)
     rows = await _raw(
-        "SELECT s.region AS region_id, "
+        prefix + "SELECT " + claimed_column + "s.region AS region_id, "
         "(SELECT token FROM commission_rules_version ORDER BY id LIMIT 1) AS token, "
         "(SELECT id FROM commission_period WHERE store = s.id AND month_start = {}) "
         "AS period_id, "
@@ -431,21 +455,24 @@ async def _sale_context(
         "p.sku AS sku, p.id AS product_id, p.brand AS brand_id, c.path AS category_path "
         f"FROM store s LEFT JOIN product p ON p.sku IN ({_placeholders(len(unique_skus))}) "
         "LEFT JOIN category c ON c.id = p.category WHERE s.id = {}",
-        month_start(business_date),
-        month_start(business_date),
+        *prefix_args,
+        start,
+        start,
         *unique_skus,
         store_id,
     )
     if not rows:
         raise InvalidCommissionSale(f"No store {store_id}", field="store_id")
     first = rows[0]
+    if claimed_column and first["claimed"] is None:
+        return False, None, None, {}, None
     products = {
         row["sku"]: ProductInfo(row["product_id"], row["brand_id"], row["category_path"])
         for row in rows
         if row["sku"] is not None
     }
     known = (first["period_id"], first["period_status"]) if first["period_id"] is not None else None
-    return first["region_id"], first["token"], products, known
+    return True, first["region_id"], first["token"], products, known
 
 
 async def _recorded_total(kind: str, source_ref: str) -> int:
@@ -473,10 +500,7 @@ async def record_sale(
     _validate_lines(lines)
     now = utc_now()
     async with transaction():
-        claimed = await _raw(
-            "INSERT INTO commission_sale (sale_ref, store, business_date, occurred_at, "
-            "net_minor, line_count, recorded_at) VALUES ({}, {}, {}, {}, {}, {}, {}) "
-            "ON CONFLICT (sale_ref) DO NOTHING RETURNING id",
+        claim = (
             sale_ref,
             store_id,
             business_date,
@@ -485,13 +509,13 @@ async def record_sale(
             len(lines),
             now,
         )
+        claimed, region_id, token, products, known = await _claim_sale_and_read(
+            claim, store_id, business_date, [line.sku for line in lines]
+        )
         if not claimed:
             return await _recorded_total("sale", sale_ref)
         if not lines:
             return 0
-        region_id, token, products, known = await _sale_context(
-            store_id, business_date, [line.sku for line in lines]
-        )
         rules = await rules_for_token(token)
         period_id, adjustment = await landing_period(store_id, business_date, known)
 
@@ -499,8 +523,9 @@ async def record_sale(
         deltas: dict[int, int] = defaultdict(int)
         for parts in split:
             for key, _, sales in parts:
-                deltas[key] += sales
-        running = await _add_to_tallies(period_id, deltas)
+                if key != NOBODY:
+                    deltas[key] += sales
+        running = defaultdict(int, await _add_to_tallies(period_id, deltas))
 
         entries: list[dict[str, Any]] = []
         total = 0
@@ -515,6 +540,10 @@ async def record_sale(
                 defaults_only=pooled,
             )
             terms = rule.terms if rule is not None else Terms()
+            if pooled and terms.levels:
+                # Nobody's sales reach a level: such a line is paid at the first one (and
+                # keeps no tally, which would be one hot row every sale of the store locks).
+                terms = replace(terms, level_mode=FLAT, rate_bp=terms.levels[0].rate_bp, levels=())
             sellers = [Seller(key, share, running[key]) for key, share, _ in parts]
             results = line_commission(
                 terms,
@@ -525,7 +554,8 @@ async def record_sale(
                 pooled=pooled,
             )
             for result in results:
-                running[result.staff_key] += result.sales_minor
+                if result.staff_key != NOBODY:
+                    running[result.staff_key] += result.sales_minor
                 total += result.commission_minor
                 entries.append(
                     {
@@ -662,7 +692,8 @@ async def reverse_refund(
                 pool = back(original["pool_minor"])
                 sales = back(original["sales_minor"])
                 taken += commission
-                deltas[original["staff"] or NOBODY] -= sales
+                if original["staff"] is not None:
+                    deltas[original["staff"]] -= sales
                 entries.append(
                     {
                         "period": period_id,
@@ -1100,7 +1131,8 @@ async def _whole_amount_true_ups(
         "SUM(e.commission_minor) AS commission_minor, SUM(e.pool_minor) AS pool_minor "
         "FROM commission_entry e JOIN commission_rule r ON r.id = e.rule "
         "WHERE e.period = {} AND r.level_mode = 'whole' AND e.adjustment = {} "
-        "AND e.kind IN ('sale', 'refund') GROUP BY e.staff, e.rule ORDER BY e.rule, e.staff",
+        "AND e.staff IS NOT NULL AND e.kind IN ('sale', 'refund') "
+        "GROUP BY e.staff, e.rule ORDER BY e.rule, e.staff",
         period_id,
         False,
     )
@@ -1116,10 +1148,10 @@ async def _whole_amount_true_ups(
     entries = []
     for row in rows:
         terms = rules[row["rule"]].terms
-        index = level_reached(terms.levels, tallies.get(row["staff"] or NOBODY, 0))
+        index = level_reached(terms.levels, tallies.get(row["staff"], 0))
         rate = terms.levels[index].rate_bp
         due = divide_half_up(int(row["base_minor"]) * rate, BP)
-        due_pool = due if row["staff"] is None else percent_of(due, terms.pool_share_bp)
+        due_pool = percent_of(due, terms.pool_share_bp)
         true_up = due - int(row["commission_minor"])
         pool_true_up = due_pool - int(row["pool_minor"])
         if true_up == 0 and pool_true_up == 0:

@@ -144,9 +144,9 @@ class CommissionEntry(Table):
 
 
 class CommissionTally(Table):
-    """Net sales so far in a period per salesperson (``staff_key`` 0: lines sold by nobody):
-    the basis of levels. Always equals the sum of the period's entries' ``sales_minor``;
-    its row is also the lock that serialises two sales of the same salesperson."""
+    """Net sales so far in a period per salesperson: the basis of levels. Always equals the
+    sum of the person's entries' ``sales_minor`` in the period; its row is also the lock that
+    serialises two sales of the same salesperson. Lines sold by nobody keep no tally."""
 
     period = ForeignKey(CommissionPeriod, null=False, on_delete=RESTRICT)
     staff_key = Integer(null=False)

@@ -465,3 +465,12 @@ async def test_record_sale_joins_the_callers_transaction(shop: Shop):
             raise Boom
     assert await entries() == []
     assert await sell(shop, "S-1", line(1, 10_000, (shop.alice, 10_000))) == 100
+
+
+async def test_line_sold_by_nobody_is_paid_at_the_first_level_and_keeps_no_tally(shop: Shop):
+    await rule(shop, "TIERED", store_code="SH001", level_mode="marginal", levels=LEVELS)
+    await sell(shop, "S-1", line(1, 6_000_000))  # past the 50,000.00 boundary, yet 2 %
+    [entry] = await entries()
+    assert (entry["commission_minor"], entry["pool_minor"]) == (120_000, 120_000)
+    assert await CommissionTally.count() == 0
+    assert await check_commission() == []
