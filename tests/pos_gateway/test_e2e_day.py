@@ -22,6 +22,7 @@ from pos_gateway.schemas import (
     RefundLineIn,
     SaleIn,
     SaleOut,
+    SalespersonIn,
     TopUpIn,
 )
 from tests.pos_gateway.test_client import LoseAnswers, at, open_store, pos, register
@@ -41,6 +42,10 @@ def largest_remainder(total: int, weights: list[int]) -> list[int]:
     return shares
 
 
+def commission(net: int) -> int:
+    return (net * COMMISSION_BP * 2 + 10_000) // 20_000  # half-up
+
+
 def points_for(nets: list[int], paid_with_points: int = 0) -> int:
     excluded = largest_remainder(paid_with_points, nets) if paid_with_points else [0] * len(nets)
     return sum((net - cut) // 100 for net, cut in zip(nets, excluded, strict=True))
@@ -56,7 +61,15 @@ def sale(
     return SaleIn(
         client_txn_id="",
         local_time=local,
-        lines=[LineIn(sku=sku, quantity=qty) for sku, qty in lines],
+        # The salesperson sold every nut box; the cashier is credited with the rest.
+        lines=[
+            LineIn(
+                sku=sku,
+                quantity=qty,
+                salespeople=[SalespersonIn(employee_no="E2002")] if sku == "SNACK-1" else [],
+            )
+            for sku, qty in lines
+        ],
         payments=payments,
         member=member,
         cashier_employee_no="E2001",
@@ -64,9 +77,25 @@ def sale(
     )
 
 
+COMMISSION_BP = 300
+
+
 @pytest.fixture
 async def day(app: Any, db: None) -> Any:
-    return await open_store(terminals=2)
+    import datetime as dt
+
+    from stores.commission import create_rule
+
+    store = await open_store(terminals=2)
+    await create_rule(
+        store.admin,
+        code="SH001-3PCT",
+        name="3% in SH001",
+        valid_from=dt.date.today() - dt.timedelta(days=30),
+        store_code="SH001",
+        rate_bp=COMMISSION_BP,
+    )
+    return store
 
 
 async def test_a_day_at_one_store_adds_up_exactly(app: Any, day: Any) -> None:
@@ -78,6 +107,7 @@ async def test_a_day_at_one_store_adds_up_exactly(app: Any, day: Any) -> None:
     from memberpos.verify import run_checks
     from members.cards import find_member
     from pos_gateway.tables import Refund, Sale, SalePayment
+    from stores.commission_tables import CommissionEntry
 
     till: PosClient = pos(app, day.keys["POS-01"])
     hiccup = LoseAnswers(httpx.ASGITransport(app=app), "/api/v1/pos/sales", times=1)
@@ -234,9 +264,38 @@ async def test_a_day_at_one_store_adds_up_exactly(app: Any, day: Any) -> None:
         "cash": nets1[1] - sv_shares1[1],
     }
 
-    # Sales and refunds, as booked.
-    sales = await Sale.select(Sale.total_minor, Sale.refunded_minor).order_by(Sale.id)
+    # Sales and refunds, as booked. Commission: 3% of each line's net, half-up to the fen
+    # (to the line's salesperson, else the cashier), reversed with a refunded line.
+    sales = await Sale.select(
+        Sale.total_minor, Sale.refunded_minor, Sale.commission_minor
+    ).order_by(Sale.id)
     assert [s["total_minor"] for s in sales] == expected_sales
+    assert [s["commission_minor"] for s in sales] == [
+        sum(commission(net) for net in nets)
+        for nets in (
+            nets1,
+            [total2],
+            [total3],
+            [total5],
+            [total6],
+            [PRICE["SNACK-1"], PRICE["SNACK-2"]],
+        )
+    ]
+    salesperson = await CommissionEntry.select(
+        Sum(CommissionEntry.commission_minor).as_alias("s")
+    ).where(CommissionEntry.staff.employee_no == "E2002")
+    assert salesperson[0]["s"] == 5 * commission(PRICE["SNACK-1"])  # five nut boxes sold
+    all_commission = await CommissionEntry.select(
+        Sum(CommissionEntry.commission_minor).as_alias("s")
+    )
+    assert all_commission[0]["s"] == sum(s["commission_minor"] for s in sales) - commission(
+        nets1[1]
+    ) - commission(total2)
+    reversed_commission = await Refund.select(Refund.commission_reversed_minor).order_by(Refund.id)
+    assert [r["commission_reversed_minor"] for r in reversed_commission] == [
+        commission(nets1[1]),
+        commission(total2),
+    ]
     assert sum(s["refunded_minor"] for s in sales) == nets1[1] + total2
     refunds = await Refund.select(Refund.amount_minor).order_by(Refund.id)
     assert [r["amount_minor"] for r in refunds] == [nets1[1], total2]
