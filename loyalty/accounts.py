@@ -81,24 +81,16 @@ async def lock_stored_value_account(account_id: int) -> dict:
     return row
 
 
-# A store's time zone, read once per process: zones change (almost) never, and the sale path
-# should not pay a query for it.
-_store_zones: dict[int, str] = {}
-
-
 async def store_time_zone(store_id: int | None) -> str:
-    """The store's IANA zone, or the chain's (settings) when there is no store."""
+    """The store's IANA zone, or the chain's (settings) when there is no store. Read each
+    time (one primary-key lookup): a cache per process would miss a zone HQ corrects."""
     from memberpos.settings import get_settings
     from stores.tables import Store
 
     if store_id is None:
         return get_settings().time_zone
-    if store_id not in _store_zones:
-        row = await Store.select(Store.time_zone).where(Store.id == store_id).first()
-        if row is None:
-            return get_settings().time_zone
-        _store_zones[store_id] = row["time_zone"]
-    return _store_zones[store_id]
+    row = await Store.select(Store.time_zone).where(Store.id == store_id).first()
+    return row["time_zone"] if row is not None else get_settings().time_zone
 
 
 async def local_date(at: dt.datetime, store_id: int | None) -> dt.date:
