@@ -17,6 +17,12 @@ from litestar.status_codes import HTTP_200_OK
 from stores import commission
 from stores.access import Actor
 from stores.commission_errors import NotOwnStatement
+from stores.commission_tables import (
+    CommissionPeriod,
+    CommissionPoolShare,
+    CommissionRule,
+    CommissionTarget,
+)
 
 Code = Annotated[str, msgspec.Meta(pattern=r"^[A-Z0-9][A-Z0-9_-]{1,31}$")]
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
@@ -193,3 +199,5 @@ class CommissionController(Controller):
 
 
 HQ_HANDLERS = [CommissionController]
+# Read-only in piccolo-admin: changes go through the API, authorised and audited.
+ADMIN_TABLES = [CommissionRule, CommissionPeriod, CommissionTarget, CommissionPoolShare]

@@ -208,3 +208,33 @@ async def test_csv_export_lists_every_entry_and_a_salesperson_only_their_own(cli
         f"{BASE}/export/SH001/2026-09", params={"employee_no": "S002"}, headers=alice
     )
     assert other.status_code == 403
+
+
+async def test_rules_end_and_pool_shares_over_http_and_the_schema_lists_them(client, floor):
+    admin, manager = floor["headers"]["H0001"], floor["headers"]["M001"]
+    ended = await client.post(
+        f"{BASE}/rules/CHAIN/end", headers=admin, json={"valid_until": "2026-12-31"}
+    )
+    assert ended.status_code == 200 and ended.json()["valid_until"] == "2026-12-31"
+    refused = await client.post(
+        f"{BASE}/rules/CHAIN/end", headers=manager, json={"valid_until": "2026-12-31"}
+    )
+    assert refused.status_code == 403
+    listed = await client.get(f"{BASE}/rules", params={"on": "2027-01-01"}, headers=manager)
+    assert listed.status_code == 200 and listed.json() == []
+    shares = {
+        "shares": [{"employee_no": "S001", "weight": 1}, {"employee_no": "S002", "weight": 3}]
+    }
+    response = await client.put(f"{BASE}/pool-shares/SH001", headers=manager, json=shares)
+    assert response.status_code == 200, response.text
+    other = await client.put(f"{BASE}/pool-shares/SH002", headers=manager, json=shares)
+    assert other.status_code == 403
+    closed = await client.post(f"{BASE}/periods/SH001/2026-09/close", headers=manager)
+    assert closed.json()["pool_paid_minor"] == 150
+    bob = await client.get(
+        f"{BASE}/statements/SH001/2026-09/staff/S002", headers=floor["headers"]["S002"]
+    )
+    assert bob.json()["pool_share_minor"] == 112  # 150 × 3/4, largest remainder
+    assert bob.json()["payable_minor"] == 150 + 112  # personal 200 - 50 to the pool
+    schema = await client.get("/schema/openapi.json")
+    assert "/api/v1/hq/commission/statements/{store_code}/{month}" in schema.json()["paths"]
