@@ -82,7 +82,7 @@ async def _recreate_database() -> None:
         await client.aclose()
 
 
-async def _seed(terminals: int, members: int) -> dict[str, Any]:
+async def _seed(terminals: int, members: int, full_demo: int = 0) -> dict[str, Any]:
     """Runs inside the bench environment (a subprocess): migrate, demo set-up, tills,
     members with money on their cards."""
     from loyalty.points import Source as PointsSource
@@ -103,8 +103,11 @@ async def _seed(terminals: int, members: int) -> dict[str, Any]:
     try:
         await run_migrations(quiet=True)
         summary = await create_demo_chain()
+        # The chain's loyalty, promotion and commission set-up, as the demo makes it; not
+        # the 90-day history, nor (unless asked) the demo's thousands of members.
+        skipped = {"pos_gateway.demo"} | (set() if full_demo else {"members.demo"})
         for step in demo_steps():
-            if step.__module__ != "pos_gateway.demo":  # no 90-day history: not the point
+            if step.__module__ not in skipped:
                 print(f"seed: {await step()}", file=sys.stderr)
         admin = await bootstrap_admin("H0001", "王芳", "memberpos-demo")
         keys: list[dict[str, str]] = []
@@ -153,10 +156,18 @@ async def _seed(terminals: int, members: int) -> dict[str, Any]:
         await close_pool()
 
 
-def seed(terminals: int, members: int) -> dict[str, Any]:
+def seed(terminals: int, members: int, full_demo: bool) -> dict[str, Any]:
     asyncio.run(_recreate_database())
     process = subprocess.run(
-        [PYTHON, "-m", "bench.pos_load", "--seed-only", str(terminals), str(members)],
+        [
+            PYTHON,
+            "-m",
+            "bench.pos_load",
+            "--seed-only",
+            str(terminals),
+            str(members),
+            str(int(full_demo)),
+        ],
         env=bench_env(),
         cwd=ROOT,
         capture_output=True,
@@ -617,7 +628,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=3, help="seconds of load not counted")
     parser.add_argument("--generator", choices=("auto", "wrk", "asyncio"), default="auto")
     parser.add_argument("--no-pgbench", action="store_true")
-    parser.add_argument("--seed-only", nargs=2, type=int, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--full-demo", action="store_true", help="seed the demo's members as well (slower)"
+    )
+    parser.add_argument("--seed-only", nargs=3, type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args.seed_only:
@@ -636,7 +650,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{args.members} members, load by {generator}; seeding {DATABASE} …",
         flush=True,
     )
-    seeded = seed(args.terminals, args.members)
+    seeded = seed(args.terminals, args.members, args.full_demo)
     print(f"  seeded in {time.perf_counter() - started:.0f} s", flush=True)
     work = Path(tempfile.mkdtemp(prefix="memberpos-bench-"))
     keys_file = work / "keys.txt"
