@@ -247,17 +247,19 @@ class Targeting(msgspec.Struct, frozen=True, kw_only=True):
     excluded_categories: frozenset[str] = frozenset()
 
     def matches(self, line: BasketLine) -> bool:
+        # frozenset.isdisjoint over the line's short tuples: the same test as any(... in ...),
+        # without a generator per call (this runs for every candidate and line of a basket).
         if line.sku in self.excluded_skus:
             return False
-        if any(category in self.excluded_categories for category in line.category_path):
+        if self.excluded_categories and not self.excluded_categories.isdisjoint(line.category_path):
             return False
         if not (self.skus or self.categories or self.brands or self.tags):
             return True
         return (
             line.sku in self.skus
-            or any(category in self.categories for category in line.category_path)
+            or not self.categories.isdisjoint(line.category_path)
             or line.brand in self.brands
-            or any(tag in self.tags for tag in line.tags)
+            or not self.tags.isdisjoint(line.tags)
         )
 
 
@@ -775,12 +777,16 @@ class _Working:
             line.line_id: BASIS_POINTS_WHOLE for line in lines
         }
         self.clamps: list[Clamp] = []
+        # Each line's running net amount, kept up to date by discount_units (the only place
+        # a unit price changes), so reading it costs nothing.
+        self.nets: dict[str, int] = {line.line_id: line.gross_minor for line in lines}
 
     def net(self, line_id: str) -> int:
-        return sum(price * count for price, count in self.units[line_id].items())
+        return self.nets[line_id]
 
     def subtotal(self, line_ids: Iterable[str]) -> int:
-        return sum(self.net(line_id) for line_id in line_ids)
+        nets = self.nets
+        return sum(nets[line_id] for line_id in line_ids)
 
     def unit_pool(self, line_ids: Iterable[str]) -> list[tuple[int, str, int]]:
         """(unit price, line id, count) of the lines' units, highest price first, then line id."""
@@ -796,22 +802,28 @@ class _Working:
         """Take ``per_unit`` off ``count`` units priced ``price`` on a line, for each
         ``(line_id, price, count, per_unit)`` of the plan; returns the total taken."""
         moves = [entry for entry in plan if entry[2] > 0 and entry[3] > 0]
+        units_by_line = self.units
         for line_id, price, count, per_unit in moves:
-            if per_unit > price or self.units[line_id].get(price, 0) < count:
+            units = units_by_line[line_id]
+            held = units.get(price, 0)
+            if per_unit > price or held < count:
                 raise AssertionError("pricing plan takes more than the line holds")
-            self.units[line_id][price] -= count
+            units[price] = held - count
         total = 0
+        nets = self.nets
         for line_id, price, count, per_unit in moves:
-            units = self.units[line_id]
-            units[price - per_unit] = units.get(price - per_unit, 0) + count
+            units = units_by_line[line_id]
+            lowered = price - per_unit
+            units[lowered] = units.get(lowered, 0) + count
             taken = count * per_unit
             adjustments = self.adjustments[line_id]
             adjustments[promotion_id] = adjustments.get(promotion_id, 0) + taken
+            nets[line_id] -= taken
             total += taken
         for line_id in {entry[0] for entry in moves}:
-            self.units[line_id] = {
-                price: count for price, count in self.units[line_id].items() if count > 0
-            }
+            units = units_by_line[line_id]
+            if 0 in units.values():
+                units_by_line[line_id] = {price: count for price, count in units.items() if count}
         return total
 
     def discount_lines(self, promotion_id: str, amount_minor: int, line_ids: Iterable[str]) -> int:
@@ -828,7 +840,11 @@ class _Working:
             if share == 0:
                 continue
             groups = sorted(self.units[line_id].items(), reverse=True)
-            parts = allocate(share, [price * count for price, count in groups])
+            parts = (
+                [share]
+                if len(groups) == 1
+                else allocate(share, [price * count for price, count in groups])
+            )
             for (price, count), part in zip(groups, parts, strict=True):
                 per_unit, extra_units = divmod(part, count)
                 plan.append((line_id, price, count - extra_units, per_unit))
@@ -1461,15 +1477,42 @@ def _maximal_compatible_sets(
     candidates: Sequence[_Candidate], policy: StackingPolicy, limit: int
 ) -> list[frozenset[int]] | None:
     """Every maximal set of mutually compatible candidates (Bron–Kerbosch with pivoting on
-    the compatibility graph), or None when there are more than ``limit``."""
-    count = len(candidates)
+    the compatibility graph), or None when there are more than ``limit``.
+
+    Whether two candidates conflict depends only on their stacking signature (exclusive,
+    group, combinable_with), and a basket's candidates share a few signatures. Candidates of
+    a signature that combines with itself are all in a maximal set or none is, so each such
+    class is one vertex of the search; a signature that excludes itself (an exclusive
+    promotion, a "one per basket" group) keeps one vertex per candidate. The search then runs
+    over a handful of vertices however many promotions match, and finds the same sets.
+    """
+    classes: dict[tuple[bool, str, frozenset[str] | None], list[int]] = {}
+    for index, candidate in enumerate(candidates):
+        signature = (candidate.exclusive, candidate.group, candidate.combinable_with)
+        classes.setdefault(signature, []).append(index)
+    signatures = list(classes)
+    first = {signature: candidates[classes[signature][0]] for signature in signatures}
+    combines = {
+        (one, other): not _conflict(first[one], first[other], policy)
+        for one in signatures
+        for other in signatures
+    }
+    vertices: list[frozenset[int]] = []
+    vertex_class: list[tuple[bool, str, frozenset[str] | None]] = []
+    for signature in signatures:
+        indexes = classes[signature]
+        groups = [indexes] if combines[(signature, signature)] else [[i] for i in indexes]
+        for group in groups:
+            vertices.append(frozenset(group))
+            vertex_class.append(signature)
+    count = len(vertices)
     compatible = [
         {
             other
             for other in range(count)
-            if other != index and not _conflict(candidates[index], candidates[other], policy)
+            if other != vertex and combines[(vertex_class[vertex], vertex_class[other])]
         }
-        for index in range(count)
+        for vertex in range(count)
     ]
     found: list[frozenset[int]] = []
 
@@ -1487,7 +1530,9 @@ def _maximal_compatible_sets(
             excluded = excluded | {vertex}
         return True
 
-    return found if expand(frozenset(), set(range(count)), set()) else None
+    if not expand(frozenset(), set(range(count)), set()):
+        return None
+    return [frozenset().union(*(vertices[vertex] for vertex in chosen)) for chosen in found]
 
 
 def _greedy_by_priority(candidates: Sequence[_Candidate], policy: StackingPolicy) -> frozenset[int]:
@@ -1679,6 +1724,12 @@ def _line_keys(line: BasketLine) -> Iterable[tuple[str, str]]:
         yield "tag", tag
 
 
+def _targets_everything(promotion: Promotion) -> bool:
+    """A promotion whose own targeting is empty (a bundle indexed by its components)."""
+    targeting = promotion.targeting
+    return not (targeting.skus or targeting.categories or targeting.brands or targeting.tags)
+
+
 class IndexedPromotions(list[Promotion]):
     """A read-only list of active promotions indexed by what they can match (SKU, category,
     brand, tag, or anything for basket-wide ones), so :func:`price_basket` looks only at the
@@ -1692,6 +1743,9 @@ class IndexedPromotions(list[Promotion]):
         super().__init__(promotions)
         self._basket_wide: list[int] = []
         self._by_key: dict[tuple[str, str], list[int]] = {}
+        # Whether the lines found through the index are all the promotion can cover (not so
+        # for a bundle indexed by its components: its own targeting is every line).
+        self._narrowed = [not _targets_everything(promotion) for promotion in self]
         for position, promotion in enumerate(self):
             keys = _index_keys(promotion)
             if keys is None:
@@ -1702,14 +1756,26 @@ class IndexedPromotions(list[Promotion]):
 
     def candidates_for(self, lines: Iterable[BasketLine]) -> list[Promotion]:
         """The promotions that can match at least one of ``lines``, in list order."""
-        positions = set(self._basket_wide)
+        return [promotion for promotion, _ in self.candidate_lines(list(lines))]
+
+    def candidate_lines(
+        self, lines: Sequence[BasketLine]
+    ) -> list[tuple[Promotion, list[int] | None]]:
+        """Each promotion that can match one of ``lines`` (in list order), with the positions
+        in ``lines`` of the lines its targeting can cover (None: any line)."""
+        hits: dict[int, list[int]] = {}
         by_key = self._by_key
-        for line in lines:
+        for line_position, line in enumerate(lines):
             for key in _line_keys(line):
-                found = by_key.get(key)
-                if found:
-                    positions.update(found)
-        return [self[position] for position in sorted(positions)]
+                for position in by_key.get(key, ()):
+                    found = hits.setdefault(position, [])
+                    if not found or found[-1] != line_position:
+                        found.append(line_position)
+        result: list[tuple[Promotion, list[int] | None]] = []
+        for position in sorted({*self._basket_wide, *hits}):
+            narrowed = self._narrowed[position] and position in hits
+            result.append((self[position], hits[position] if narrowed else None))
+        return result
 
     def _read_only(self, *args: object, **kwargs: object) -> None:
         raise TypeError("IndexedPromotions is read-only (it is shared); copy it with list()")
@@ -1744,10 +1810,17 @@ def price_basket(
     """
     currency = basket.currency
     lines = sorted(basket.lines, key=lambda line: line.line_id)
+    hints: dict[str, list[BasketLine]] = {}
     if isinstance(promotions, IndexedPromotions):
-        promotions = promotions.candidates_for(lines)
+        found = promotions.candidate_lines(lines)
+        promotions = [promotion for promotion, _ in found]
+        hints = {
+            promotion.id: [lines[position] for position in positions]
+            for promotion, positions in found
+            if positions is not None
+        }
     competing, matching, rejections = _competing_candidates(
-        _candidates(promotions, coupons), lines, context, currency
+        _candidates(promotions, coupons), lines, context, currency, hints
     )
     best, evaluations, selection, notes = _choose_best(
         competing, lines, matching, context, currency, policy
@@ -1820,9 +1893,12 @@ def _competing_candidates(
     lines: Sequence[BasketLine],
     context: SaleContext,
     currency: str,
+    hints: dict[str, list[BasketLine]] | None = None,
 ) -> tuple[list[_Candidate], dict[str, tuple[str, ...]], list[RejectedPromotion]]:
     """The rules that can save something on this basket, the lines each covers, and a
-    rejection with its own reason for every other rule."""
+    rejection with its own reason for every other rule. ``hints`` (from the index) narrow
+    the lines a promotion's targeting is tested on to those that can match it."""
+    hints = hints or {}
     competing: list[_Candidate] = []
     matching: dict[str, tuple[str, ...]] = {}
     rejections: list[RejectedPromotion] = []
@@ -1833,7 +1909,9 @@ def _competing_candidates(
                 rejections.append(_rejection(candidate, *reason))
                 continue
         matching[candidate.id] = tuple(
-            line.line_id for line in lines if candidate.targeting.matches(line)
+            line.line_id
+            for line in hints.get(candidate.id, lines)
+            if candidate.targeting.matches(line)
         )
         if not matching[candidate.id]:
             rejections.append(
@@ -1848,7 +1926,18 @@ def _competing_candidates(
         # Other discounts only lower prices, and no rule saves more on lower prices, so a rule
         # that does nothing on its own does nothing in any combination: drop it before the
         # search, with its own reason rather than an exclusion.
-        alone = _evaluate([candidate], lines, matching, context, currency).effects[candidate.id]
+        if _takes_effect_alone(candidate, lines, matching[candidate.id]):
+            competing.append(candidate)
+            continue
+        # Alone, a rule reads and changes only the lines it covers.
+        covered = set(matching[candidate.id])
+        alone = _evaluate(
+            [candidate],
+            [line for line in lines if line.line_id in covered],
+            matching,
+            context,
+            currency,
+        ).effects[candidate.id]
         if not alone.took_effect:
             rejections.append(
                 _rejection(candidate, alone.missed_code, alone.missed_en, alone.missed_zh)
@@ -1856,6 +1945,25 @@ def _competing_candidates(
             continue
         competing.append(candidate)
     return competing, matching, rejections
+
+
+def _takes_effect_alone(
+    candidate: _Candidate, lines: Sequence[BasketLine], matching: tuple[str, ...]
+) -> bool:
+    """True when a rule certainly does something on its own, so pricing it alone to find out
+    can be skipped: a points multiplier on any line, an item discount that takes at least one
+    minor unit off some unit at its shelf price. (False means "price it alone to see".)"""
+    rule = candidate.rule
+    if isinstance(rule, PointsMultiplier):
+        return True
+    if type(rule) is not ItemDiscount:
+        return False
+    covered = set(matching)
+    prices = [line.unit_price_minor for line in lines if line.line_id in covered]
+    if rule.amount_off_minor is not None:
+        return any(price > 0 for price in prices)
+    assert rule.percent_off_bp is not None
+    return any(percent_of(price, rule.percent_off_bp) > 0 for price in prices)
 
 
 def _choose_best(
