@@ -1162,10 +1162,10 @@ async def _whole_amount_true_ups(
                 "store": store_id,
                 "staff": row["staff"],
                 "kind": "level_true_up",
-                "source_ref": f"close:{period_id}",
+                "source_ref": f"close:{period_id}:{row['rule']}",  # one per person and rule
                 "sale_ref": "",
                 "adjustment": False,
-                "line_no": row["rule"],  # one per person and rule
+                "line_no": 0,
                 "sku": "",
                 "quantity": 0,
                 "share_bp": 0,

@@ -108,8 +108,9 @@ class CommissionRefund(Table):
 
 
 class CommissionEntry(Table):
-    """One salesperson's commission on one sale line, its reversal by a refund, or their
-    share of the store's pool at close. Append-only: corrections are new entries.
+    """One salesperson's commission on one sale line, its reversal by a refund, their
+    whole-amount level true-up at close, or their share of the store's pool at close.
+    Append-only: corrections are new entries.
 
     ``staff`` is None only for a line sold by nobody: all of its commission is pool.
     ``commission_minor`` = ``personal_minor`` + ``pool_minor``; what a person is paid is
@@ -119,8 +120,9 @@ class CommissionEntry(Table):
     period = ForeignKey(CommissionPeriod, null=False, on_delete=RESTRICT)
     store = ForeignKey(Store, null=False, on_delete=RESTRICT)
     staff = ForeignKey(Staff, null=True, default=None, on_delete=RESTRICT)
-    kind = Varchar(length=16, null=False)  # sale | refund | pool_share
-    source_ref = Varchar(length=64, null=False)  # sale_ref, refund_ref, or "close:<period>"
+    kind = Varchar(length=16, null=False)  # sale | refund | level_true_up | pool_share
+    # sale_ref, refund_ref, "close:<period>:<rule>" (level_true_up), "close:<period>"
+    source_ref = Varchar(length=64, null=False)
     sale_ref = Varchar(length=64, null=False, default="")
     # True when it landed in a later period than its own because that one was closed.
     adjustment = Boolean(null=False, default=False)
