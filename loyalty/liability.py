@@ -49,7 +49,7 @@ class Liability:
     as_of: dt.date
     cutoff: dt.datetime
     chain: StoreLiability
-    points_debt: int
+    points_debt: int | None
     stores: list[StoreLiability] = field(default_factory=list)
 
 
@@ -138,7 +138,13 @@ async def liability(as_of: dt.date, *, store_ids: set[int] | None = None) -> Lia
     chain.points_value_minor = points_value_minor(chain.points_outstanding, program)
     total_outstanding = sum(f.points_outstanding for f in per_store.values())
     debt = total_outstanding - int((net_points or {}).get("total") or 0)
-    return Liability(as_of=as_of, cutoff=cutoff, chain=chain, points_debt=debt, stores=lines)
+    return Liability(
+        as_of=as_of,
+        cutoff=cutoff,
+        chain=chain,
+        points_debt=debt if store_ids is None else None,
+        stores=lines,
+    )
 
 
 def as_dict(figures: Liability) -> dict[str, Any]:

@@ -14,8 +14,8 @@ __all__ = ["patch_values"]
 
 Code = Annotated[str, msgspec.Meta(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_\-]+$")]
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
-NonNegative = Annotated[int, msgspec.Meta(ge=0)]
-Positive = Annotated[int, msgspec.Meta(ge=1)]
+NonNegative = Annotated[int, msgspec.Meta(ge=0, le=10**12)]
+Positive = Annotated[int, msgspec.Meta(ge=1, le=10**12)]
 Unset = msgspec.UnsetType
 UNSET = msgspec.UNSET
 
@@ -253,9 +253,9 @@ class MemberAccountOut(Output):
 class AdjustmentIn(Input):
     adjustment_id: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
     reason: Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
-    points: int = 0
-    principal_minor: int = 0
-    bonus_minor: int = 0
+    points: Annotated[int, msgspec.Meta(ge=-(10**9), le=10**9)] = 0
+    principal_minor: Annotated[int, msgspec.Meta(ge=-(10**12), le=10**12)] = 0
+    bonus_minor: Annotated[int, msgspec.Meta(ge=-(10**12), le=10**12)] = 0
 
 
 class AdjustmentOut(Output):
@@ -284,5 +284,5 @@ class LiabilityOut(Output):
     as_of: dt.date
     cutoff: dt.datetime
     chain: LiabilityLineOut
-    points_debt: int
+    points_debt: int | None  # chain-wide only (debt is per member, not per store)
     stores: list[LiabilityLineOut]

@@ -142,6 +142,16 @@ async def test_liability_as_of_a_past_date_counts_only_entries_up_to_then(chain,
     assert (await liability.liability(dt.date(2026, 2, 28))).chain.points_outstanding == 0
     only_sh002 = await liability.liability(dt.date(2026, 3, 2), store_ids={sh002})
     assert [line.store_code for line in only_sh002.stores] == ["SH002"]
+    assert only_sh002.points_debt is None and now.points_debt == 0
+    # a refund of S1 on day 3 takes back 1,000 points of which 400 were spent: debt
+    day3 = dt.datetime(2026, 3, 3, 4, 0, tzinfo=dt.UTC)
+    await points.reverse_earn(
+        member_id, 1_000, Source("refund", "R1", sh001), original=Source("sale", "S1"), at=day3
+    )
+    later = await liability.liability(dt.date(2026, 3, 3))
+    assert (later.chain.points_outstanding, later.points_debt) == (0, 400)
+    again = await liability.liability(dt.date(2026, 3, 2))
+    assert (again.chain.points_outstanding, again.points_debt) == (600, 0)
 
 
 async def test_points_earned_late_on_new_years_eve_in_shanghai_expire_by_the_stores_dates(
