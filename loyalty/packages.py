@@ -281,6 +281,23 @@ async def _post(
     )
 
 
+async def _sold(key: str, member_id: int, product_id: int, source: Source) -> PackagePosting | None:
+    """The package this source sold already (a replay), or None; another member's or
+    product's package under the same source is a conflict."""
+    existing = (
+        await ServicePackage.select(
+            ServicePackage.id, ServicePackage.member, ServicePackage.product
+        )
+        .where(ServicePackage.source_id == key)
+        .first()
+    )
+    if existing is None:
+        return None
+    if existing["member"] != member_id or existing["product"] != product_id:
+        raise SourceConflict(field="source_id")
+    return await _existing(existing["id"], source, "purchase")
+
+
 async def sell_package(
     member_id: int,
     product_code: str,
@@ -306,18 +323,7 @@ async def sell_package(
     if len(key) > 64:
         raise InvalidInput("source id too long", field="source_id")
     async with transaction():
-        existing = (
-            await ServicePackage.select(
-                ServicePackage.id, ServicePackage.member, ServicePackage.product
-            )
-            .where(ServicePackage.source_id == key)
-            .first()
-        )
-        if existing is not None:
-            if existing["member"] != member_id or existing["product"] != product["id"]:
-                raise SourceConflict(field="source_id")
-            done = await _existing(existing["id"], source, "purchase")
-            assert done is not None
+        if (done := await _sold(key, member_id, product["id"], source)) is not None:
             return done
         if not product["active"]:
             raise PackageNotActive("That package product is no longer sold", field="product_code")
@@ -341,9 +347,14 @@ async def sell_package(
                     created_at=at,
                 )
             )
+            .on_conflict(target=(ServicePackage.source_id,), action="DO NOTHING")
             .returning(ServicePackage.id)
             .run()
         )
+        if not inserted:  # the same sale posted at the same moment by another request
+            done = await _sold(key, member_id, product["id"], source)
+            assert done is not None
+            return done
         return await _post(inserted[0]["id"], product["uses"], price, "purchase", source, at)
 
 

@@ -132,3 +132,25 @@ async def test_a_returned_use_reopens_a_used_up_package(chain, member_id):
             at=T0,
         )
     assert await check_packages() == []
+
+
+@pytest.mark.postgres
+async def test_the_same_sale_posted_at_once_from_many_connections_sells_one_package(
+    chain, member_id
+):
+    import asyncio
+
+    sh001 = chain["stores"]["SH001"]["id"]
+    await packages.define_product(
+        SystemActor(), code="TEA", name="茶饮卡", uses=5, price_minor=5_000, validity_days=30
+    )
+    postings = await asyncio.gather(
+        *(
+            packages.sell_package(member_id, "TEA", Source("sale", "S9", sh001), at=T0)
+            for _ in range(20)
+        )
+    )
+    assert len({posting.package_id for posting in postings}) == 1
+    assert sum(not posting.replayed for posting in postings) == 1
+    assert await ServicePackage.count() == 1 and await ServicePackageEntry.count() == 1
+    assert await check_packages() == []
