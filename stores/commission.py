@@ -622,7 +622,13 @@ async def reverse_refund(
         )
         if not claimed:
             return -await _recorded_total("refund", refund_ref)
-        sale = await _raw("SELECT store FROM commission_sale WHERE sale_ref = {}", sale_ref)
+        # Locked, so two partial refunds of one sale take their parts one after the other
+        # (each counts what the one before took).
+        sale = await _raw(
+            "SELECT store FROM commission_sale WHERE sale_ref = {}"
+            + ("" if is_sqlite() else " FOR UPDATE"),
+            sale_ref,
+        )
         if not sale or sale[0]["store"] != store_id:
             raise SaleCommissionNotRecorded(
                 f"No commission was recorded for sale {sale_ref} in this store", field="sale_ref"

@@ -122,3 +122,35 @@ async def test_close_waits_for_a_sale_in_flight_and_later_sales_move_on(two_sell
     [october] = await CommissionPeriod.select().where(CommissionPeriod.id == late["period"])
     assert late["adjustment"] is True and october["month_start"] == dt.date(2026, 10, 1)
     assert await check_commission() == []
+
+
+@pytest.mark.postgres
+async def test_parallel_partial_refunds_take_back_exactly_the_whole(two_sellers):
+    admin, store_id, alice, _ = two_sellers
+    await commission.create_rule(
+        admin, code="ODD", name="odd", valid_from=dt.date(2026, 1, 1), sku="SNACK-2", rate_bp=100
+    )
+    async with transaction():
+        total = await record_sale(
+            sale_ref="ODD-1",
+            store_id=store_id,
+            business_date=SEPT,
+            at=AT,
+            lines=[SoldLine(1, "SNACK-2", 3, 1_000, 0, ((alice, 10_000),))],
+        )
+    assert total == 10
+
+    async def refund(number: int) -> int:
+        async with transaction():
+            return await commission.reverse_refund(
+                refund_ref=f"ODD-R{number}",
+                sale_ref="ODD-1",
+                store_id=store_id,
+                business_date=SEPT,
+                at=AT,
+                lines=[(1, 1)],
+            )
+
+    taken = await asyncio.gather(*(refund(n) for n in range(3)))
+    assert sum(taken) == 10 and sorted(taken) == [3, 3, 4]
+    assert await check_commission() == []
