@@ -538,9 +538,16 @@ class PosClient:
         else raises ``PosUnreachable``."""
         request = self._with_id(request)
         can_queue = self.queue is not None and _only_offline_payments(request)
-        if can_queue and not await self._ready_for_online():
+        # A till back online uploads what it queued first, whatever this sale is paid with,
+        # so the service sees the operations in the order they happened.
+        ready = self.queue is None or await self._ready_for_online()
+        if can_queue and not ready:
             # Never sent: safe to mark it as the offline sale it is.
             return self._enqueue_sale(msgspec.structs.replace(request, offline=True))
+        if self.forced_offline:
+            raise PosUnreachable(
+                "unreachable", 0, "offline: only cash and bank-card sales can be queued"
+            )
         try:
             return await self._post("/sales", request, SaleOut)
         except (PosUnreachable, PosServerError) as error:
