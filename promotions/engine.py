@@ -839,12 +839,15 @@ class _Working:
         for line_id, share in zip(ordered, allocate(amount_minor, nets), strict=True):
             if share == 0:
                 continue
-            groups = sorted(self.units[line_id].items(), reverse=True)
-            parts = (
-                [share]
-                if len(groups) == 1
-                else allocate(share, [price * count for price, count in groups])
-            )
+            units = self.units[line_id]
+            if len(units) == 1:  # most lines: all units at one price, nothing to split
+                ((price, count),) = units.items()
+                per_unit, extra_units = divmod(share, count)
+                plan.append((line_id, price, count - extra_units, per_unit))
+                plan.append((line_id, price, extra_units, per_unit + 1))
+                continue
+            groups = sorted(units.items(), reverse=True)
+            parts = allocate(share, [price * count for price, count in groups])
             for (price, count), part in zip(groups, parts, strict=True):
                 per_unit, extra_units = divmod(part, count)
                 plan.append((line_id, price, count - extra_units, per_unit))
@@ -864,7 +867,9 @@ class _Working:
         )
 
 
-@dataclass(frozen=True)
+# Not frozen: built for every rule in every evaluation, and a frozen dataclass's __init__
+# costs several times more (it sets each field through object.__setattr__). Never mutated.
+@dataclass(slots=True)
 class _Effect:
     """What one rule did in one evaluation, or (``missed_*``) why it did nothing."""
 
@@ -890,7 +895,7 @@ def _missed(code: str, text_en: str, text_zh: str) -> _Effect:
 _NO_SAVING = ("no_saving", "No saving on these items", "对这些商品没有优惠")
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class _Step:
     """One rule applied in one evaluation: its id, the lines it covers, and the sale."""
 
@@ -1378,28 +1383,37 @@ def _conflict(first: _Candidate, second: _Candidate, policy: StackingPolicy) -> 
     )
 
 
-def _candidates(promotions: Sequence[Promotion], coupons: Sequence[Coupon]) -> list[_Candidate]:
-    candidates = []
-    for promotion in promotions:
-        if not isinstance(promotion, Promotion) or type(promotion) not in _RULES:
-            raise InvalidPromotion(
-                f"Unknown promotion type {type(promotion).__name__}", field="promotions"
-            )
-        candidates.append(
-            _Candidate(
-                id=promotion.id,
-                name=promotion.name,
-                name_zh=promotion.name_zh or promotion.name,
-                kind=promotion.kind,
-                priority=promotion.priority,
-                group=promotion.group,
-                exclusive=promotion.exclusive,
-                combinable_with=promotion.combinable_with,
-                phase=_ITEM_PHASE if isinstance(promotion, _ITEM_LEVEL_KINDS) else _BASKET_PHASE,
-                rule=promotion,
-                targeting=promotion.targeting,
-            )
+def _promotion_candidate(promotion: Promotion) -> _Candidate:
+    if not isinstance(promotion, Promotion) or type(promotion) not in _RULES:
+        raise InvalidPromotion(
+            f"Unknown promotion type {type(promotion).__name__}", field="promotions"
         )
+    return _Candidate(
+        id=promotion.id,
+        name=promotion.name,
+        name_zh=promotion.name_zh or promotion.name,
+        kind=promotion.kind,
+        priority=promotion.priority,
+        group=promotion.group,
+        exclusive=promotion.exclusive,
+        combinable_with=promotion.combinable_with,
+        phase=_ITEM_PHASE if isinstance(promotion, _ITEM_LEVEL_KINDS) else _BASKET_PHASE,
+        rule=promotion,
+        targeting=promotion.targeting,
+    )
+
+
+def _candidates(
+    promotions: Sequence[Promotion],
+    coupons: Sequence[Coupon],
+    prebuilt: Sequence[_Candidate] | None = None,
+) -> list[_Candidate]:
+    """Promotions and coupons as the stacking rules see them, by id (``prebuilt``: the
+    promotions' candidates, already built by an index)."""
+    if prebuilt is not None:
+        candidates = list(prebuilt)
+    else:
+        candidates = [_promotion_candidate(promotion) for promotion in promotions]
     for coupon in coupons:
         candidates.append(
             _Candidate(
@@ -1746,6 +1760,11 @@ class IndexedPromotions(list[Promotion]):
         # Whether the lines found through the index are all the promotion can cover (not so
         # for a bundle indexed by its components: its own targeting is every line).
         self._narrowed = [not _targets_everything(promotion) for promotion in self]
+        self._built = [_promotion_candidate(promotion) for promotion in self]
+        ids = sorted(candidate.id for candidate in self._built)
+        for earlier, later in pairwise(ids):
+            if earlier == later:
+                raise InvalidPromotion(f"Promotion id {later} appears twice", field="promotions")
         for position, promotion in enumerate(self):
             keys = _index_keys(promotion)
             if keys is None:
@@ -1763,6 +1782,29 @@ class IndexedPromotions(list[Promotion]):
     ) -> list[tuple[Promotion, list[int] | None]]:
         """Each promotion that can match one of ``lines`` (in list order), with the positions
         in ``lines`` of the lines its targeting can cover (None: any line)."""
+        hits = self._hits(lines)
+        result: list[tuple[Promotion, list[int] | None]] = []
+        for position in sorted({*self._basket_wide, *hits}):
+            narrowed = self._narrowed[position] and position in hits
+            result.append((self[position], hits[position] if narrowed else None))
+        return result
+
+    def prepared(
+        self, lines: Sequence[BasketLine]
+    ) -> tuple[list[_Candidate], dict[str, list[BasketLine]]]:
+        """For :func:`price_basket`: the candidates that can match ``lines`` and, for each
+        that is narrowed by its targeting, the lines it can cover."""
+        built: list[_Candidate] = []
+        hints: dict[str, list[BasketLine]] = {}
+        hits = self._hits(lines)
+        for position in sorted({*self._basket_wide, *hits}):
+            candidate = self._built[position]
+            built.append(candidate)
+            if self._narrowed[position] and position in hits:
+                hints[candidate.id] = [lines[line] for line in hits[position]]
+        return built, hints
+
+    def _hits(self, lines: Sequence[BasketLine]) -> dict[int, list[int]]:
         hits: dict[int, list[int]] = {}
         by_key = self._by_key
         for line_position, line in enumerate(lines):
@@ -1771,11 +1813,7 @@ class IndexedPromotions(list[Promotion]):
                     found = hits.setdefault(position, [])
                     if not found or found[-1] != line_position:
                         found.append(line_position)
-        result: list[tuple[Promotion, list[int] | None]] = []
-        for position in sorted({*self._basket_wide, *hits}):
-            narrowed = self._narrowed[position] and position in hits
-            result.append((self[position], hits[position] if narrowed else None))
-        return result
+        return hits
 
     def _read_only(self, *args: object, **kwargs: object) -> None:
         raise TypeError("IndexedPromotions is read-only (it is shared); copy it with list()")
@@ -1811,16 +1849,11 @@ def price_basket(
     currency = basket.currency
     lines = sorted(basket.lines, key=lambda line: line.line_id)
     hints: dict[str, list[BasketLine]] = {}
+    prebuilt = None
     if isinstance(promotions, IndexedPromotions):
-        found = promotions.candidate_lines(lines)
-        promotions = [promotion for promotion, _ in found]
-        hints = {
-            promotion.id: [lines[position] for position in positions]
-            for promotion, positions in found
-            if positions is not None
-        }
+        prebuilt, hints = promotions.prepared(lines)
     competing, matching, rejections = _competing_candidates(
-        _candidates(promotions, coupons), lines, context, currency, hints
+        _candidates(promotions, coupons, prebuilt), lines, context, currency, hints
     )
     best, evaluations, selection, notes = _choose_best(
         competing, lines, matching, context, currency, policy
@@ -1926,7 +1959,7 @@ def _competing_candidates(
         # Other discounts only lower prices, and no rule saves more on lower prices, so a rule
         # that does nothing on its own does nothing in any combination: drop it before the
         # search, with its own reason rather than an exclusion.
-        if _takes_effect_alone(candidate, lines, matching[candidate.id]):
+        if _takes_effect_alone(candidate, lines, matching[candidate.id], context):
             competing.append(candidate)
             continue
         # Alone, a rule reads and changes only the lines it covers.
@@ -1948,18 +1981,31 @@ def _competing_candidates(
 
 
 def _takes_effect_alone(
-    candidate: _Candidate, lines: Sequence[BasketLine], matching: tuple[str, ...]
+    candidate: _Candidate,
+    lines: Sequence[BasketLine],
+    matching: tuple[str, ...],
+    context: SaleContext,
 ) -> bool:
     """True when a rule certainly does something on its own, so pricing it alone to find out
-    can be skipped: a points multiplier on any line, an item discount that takes at least one
-    minor unit off some unit at its shelf price. (False means "price it alone to see".)"""
+    can be skipped: a points multiplier on any line, a spend-and-save or spend-and-gift whose
+    items reach the threshold at shelf prices, a member price below some shelf price, an item
+    discount that takes at least one minor unit off some unit at its shelf price. (False
+    means "price it alone to see".)"""
     rule = candidate.rule
     if isinstance(rule, PointsMultiplier):
         return True
+    covered = set(matching)
+    covered_lines = [line for line in lines if line.line_id in covered]
+    if type(rule) in (SpendAndSave, SpendAndGetGift):
+        # Alone it meets its threshold on the shelf prices, and then saves or gives something.
+        assert isinstance(rule, SpendAndSave | SpendAndGetGift)
+        return sum(line.gross_minor for line in covered_lines) >= rule.threshold_minor
+    if type(rule) is MemberPrice:
+        assert isinstance(rule, MemberPrice)
+        return any(_member_unit_price(rule, line, context) is not None for line in covered_lines)
     if type(rule) is not ItemDiscount:
         return False
-    covered = set(matching)
-    prices = [line.unit_price_minor for line in lines if line.line_id in covered]
+    prices = [line.unit_price_minor for line in covered_lines]
     if rule.amount_off_minor is not None:
         return any(price > 0 for price in prices)
     assert rule.percent_off_bp is not None
