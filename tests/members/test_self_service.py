@@ -23,8 +23,8 @@ async def _pin_sign_in(client, number: str, pin: str = MEMBER_PIN):
     )
 
 
-async def _headers(client, member_id: int) -> dict[str, str]:
-    response = await _pin_sign_in(client, await _card(member_id))
+async def _headers(client, member_id: int, pin: str = MEMBER_PIN) -> dict[str, str]:
+    response = await _pin_sign_in(client, await _card(member_id), pin)
     assert response.status_code == 200, response.text
     return {"Authorization": f"Bearer {response.json()['token']}"}
 
@@ -196,3 +196,50 @@ async def test_the_phone_page_is_served(client):
     page = await client.get("/me")
     assert page.status_code == 200 and "text/html" in page.headers["content-type"]
     assert "/api/v1/me" in page.text and "会员中心" in page.text
+
+
+async def test_a_parent_manages_child_cards_from_the_phone(client, chain, new_member, caplog):
+    caplog.set_level(logging.INFO)
+    parent = await new_member(PHONE_A)
+    child = await new_member(PHONE_B, payment_pin="5791")
+    headers = await _headers(client, parent)
+    child_card = await _card(child)
+    wrong = await client.post(
+        "/api/v1/me/family",
+        headers=headers,
+        json={"child_card_number": child_card, "child_pin": "0000", "daily_limit_minor": 0},
+    )
+    assert wrong.status_code == 403 and wrong.json()["code"] == "wrong_pin"
+    attached = await client.post(
+        "/api/v1/me/family",
+        headers=headers,
+        json={
+            "child_card_number": child_card,
+            "child_pin": "5791",
+            "daily_limit_minor": 2_000,
+            "monthly_limit_minor": 10_000,
+        },
+    )
+    assert attached.status_code == 201, attached.text
+    assert "5791" not in attached.text and "5791" not in caplog.text
+    seen = (await client.get("/api/v1/me/family", headers=headers)).json()
+    assert [c["child_id"] for c in seen["children"]] == [child]
+    # The child cannot change the parent's limits for themself.
+    child_headers = await _headers(client, child, "5791")
+    grab = await client.put(
+        f"/api/v1/me/family/{child}/limits",
+        headers=child_headers,
+        json={"daily_limit_minor": 99_999, "monthly_limit_minor": 99_999},
+    )
+    assert grab.status_code == 404 and grab.json()["code"] == "family_link_not_found"
+    limits = await client.put(
+        f"/api/v1/me/family/{child}/limits",
+        headers=headers,
+        json={"daily_limit_minor": 1_000, "monthly_limit_minor": 5_000},
+    )
+    assert limits.json()["daily_limit_minor"] == 1_000
+    detached = await client.post(f"/api/v1/me/family/{child}/detach", headers=headers)
+    assert detached.status_code == 200 and detached.json()["detached_at"]
+    from members.family import points_owner
+
+    assert await points_owner(child) == child
