@@ -253,6 +253,10 @@ class LedgerMachine(RuleBasedStateMachine):
         assert self.run(self.balances()) == before
 
     async def balances(self) -> dict[int, tuple[int, int, int, int]]:
+        async with transaction():
+            return await self._balances()
+
+    async def _balances(self) -> dict[int, tuple[int, int, int, int]]:
         result = {}
         for member in self.members:
             summary = await points.points_summary(member, at=self.now)
@@ -265,11 +269,16 @@ class LedgerMachine(RuleBasedStateMachine):
             )
         return result
 
+    async def checks(self) -> tuple[list[str], list[str], dict[int, tuple[int, int, int, int]]]:
+        # One transaction: one connection for all the reads (SQLite opens one per query).
+        async with transaction():
+            return await check_points(), await check_stored_value(), await self.balances()
+
     @invariant()
     def ledgers_hold(self) -> None:
-        assert self.run(check_points()) == []
-        assert self.run(check_stored_value()) == []
-        for member, (balance, debt, principal, bonus) in self.run(self.balances()).items():
+        points_problems, stored_problems, balances = self.run(self.checks())
+        assert points_problems == [] and stored_problems == []
+        for member, (balance, debt, principal, bonus) in balances.items():
             assert principal >= 0 and bonus >= 0
             assert debt >= 0
             assert balance == self.points_model[member]
