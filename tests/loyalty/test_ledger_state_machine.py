@@ -35,6 +35,7 @@ from loyalty import points, stored_value
 from loyalty.adjustments import adjust
 from loyalty.errors import InsufficientPoints, InsufficientStoredValue, TopUpNotRefundable
 from loyalty.points import Source
+from loyalty.tables import TopUpRule
 from loyalty.verify import check_points, check_stored_value
 from memberpos.db import is_sqlite, transaction
 from tests.loyalty.conftest import another_member
@@ -286,6 +287,10 @@ class LedgerMachine(RuleBasedStateMachine):
 
 
 async def test_random_postings_keep_every_invariant(chain, admin):
+    # Top-ups of ¥50 and more get a bonus, so spends and refunds split principal and bonus.
+    await TopUpRule.insert(
+        TopUpRule(code="P50", name="充50送5", pay_minor=5_000, bonus_minor=500, valid_from=START)
+    ).run()
     LedgerMachine.loop = asyncio.get_running_loop()
     LedgerMachine.chain = chain
     LedgerMachine.admin = admin
