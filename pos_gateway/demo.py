@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-DEMO_SALES = int(os.environ.get("MEMBERPOS_DEMO_SALES", "3000"))
+DEMO_SALES = int(os.environ.get("MEMBERPOS_DEMO_SALES", "2000"))
 DEMO_DAYS = 90
 DEMO_SEED = 90
 OPENING_HOUR, CLOSING_HOUR = 9, 21
@@ -96,7 +96,7 @@ async def _existing_history() -> int:
 
 
 async def create_demo_history(sales: int | None = None) -> str:
-    """Gives the demo chain ``sales`` sales (default 3,000, ``MEMBERPOS_DEMO_SALES``) over
+    """Gives the demo chain ``sales`` sales (default 2,000, ``MEMBERPOS_DEMO_SALES``) over
     the last 90 days through the POS API; a second run finds them and adds nothing."""
     import httpx
 

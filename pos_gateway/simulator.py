@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import msgspec
+
 from pos_gateway.client import (
     PosClient,
     PosError,
@@ -44,6 +46,20 @@ from pos_gateway.schemas import (
 )
 
 PAYMENT_PIN = "135790"  # the payment PIN of members the simulator registers
+# Refusals a cashier answers by asking for cash instead (the basket itself is fine).
+RETENDER_CODES = frozenset(
+    {
+        "points_redemption_refused",
+        "insufficient_points",
+        "insufficient_stored_value",
+        "payment_pin_required",
+        "wrong_pin",
+        "pin_locked",
+        "family_limit_exceeded",
+        "stored_value_daily_limit",
+        "member_required",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -90,6 +106,7 @@ class Mix:
     registration_rate: float = 0.02
     salesperson_share: float = 0.3  # lines credited to a salesperson
     max_lines: int = 8
+    cash_without_quote: bool = True  # plain cash sales skip the quote (shelf prices known)
 
 
 @dataclass
@@ -259,6 +276,13 @@ class SimulatedTerminal:
 
     # ----------------------------------------------------------- operations
 
+    def _shelf_cash(self, lines: list[LineIn]) -> int:
+        """Round notes covering the basket at shelf prices: promotions and member prices only
+        lower the total, so this always pays; the service gives the change."""
+        by_sku = {p.sku: p for p in self.products}
+        estimate = sum(by_sku[line.sku].retail_price_minor * line.quantity for line in lines)
+        return max(1000, -(-estimate // 1000) * 1000)
+
     async def one_sale(self) -> None:
         mix = self.mix
         member = (
@@ -276,8 +300,26 @@ class SimulatedTerminal:
         txn = self._txn()
         local_time = self._now()
         cashier = self._cashier()
+        # How the customer means to pay, decided before the till knows the total.
+        wants_points = member is not None and self.rng.random() < mix.points_share
+        wants_stored_value = member is not None and self.rng.random() < mix.stored_value_share
+        by_card = self.rng.random() < mix.bank_card_share
+        exact_cash = self.rng.random() < 0.3
         if not self.client.online:
             await self._offline_sale(txn, local_time, lines, member, member_in, cashier)
+            return
+        plain_cash = not (wants_points or wants_stored_value or by_card or coupons)
+        if plain_cash and mix.cash_without_quote:
+            # The till knows its shelf prices; cash needs no quote, the answer gives change.
+            request = SaleIn(
+                client_txn_id=txn,
+                local_time=local_time,
+                lines=lines,
+                payments=[PaymentIn(method="cash", amount_minor=self._shelf_cash(lines))],
+                member=member_in,
+                cashier_employee_no=cashier,
+            )
+            await self._post_sale(request, member)
             return
         try:
             quote = await self.client.quote(
@@ -302,7 +344,7 @@ class SimulatedTerminal:
         due = total
         pin = None
         if quote.member is not None and due > 0:
-            if quote.max_points_redeemable and self.rng.random() < mix.points_share:
+            if quote.max_points_redeemable and wants_points:
                 payments.append(
                     PaymentIn(
                         method="points",
@@ -312,7 +354,7 @@ class SimulatedTerminal:
                 )
                 due -= quote.max_points_value_minor
             balance = quote.member.stored_value_minor
-            if due > 0 and balance > 0 and self.rng.random() < mix.stored_value_share:
+            if due > 0 and balance > 0 and wants_stored_value:
                 knows_pin = member is not None and member.payment_pin is not None
                 amount = min(balance, due if knows_pin else min(due, 19_900))
                 if amount > 0:
@@ -320,11 +362,11 @@ class SimulatedTerminal:
                     due -= amount
                     pin = member.payment_pin if member is not None else None
         if due > 0:
-            if self.rng.random() < mix.bank_card_share:
+            if by_card:
                 payments.append(PaymentIn(method="bank_card", amount_minor=due))
             else:
                 # Customers hand over round notes; the change is given in cash.
-                given = due if self.rng.random() < 0.3 else -(-due // 1000) * 1000
+                given = due if exact_cash else -(-due // 1000) * 1000
                 payments.append(PaymentIn(method="cash", amount_minor=given))
         if not payments:  # a basket made free by a coupon still records how it was paid
             payments.append(PaymentIn(method="cash", amount_minor=1))
@@ -381,6 +423,18 @@ class SimulatedTerminal:
             answer = await self.client.sale(request)
         except PosError as error:
             self._record_error(error)
+            if error.code in RETENDER_CODES and not request.offline:
+                # The card or points could not pay: the customer pays cash instead.
+                retender = msgspec.structs.replace(
+                    request,
+                    client_txn_id=self._txn(),
+                    payments=[
+                        PaymentIn(method="cash", amount_minor=self._shelf_cash(request.lines))
+                    ],
+                    payment_pin=None,
+                    expected_total_minor=None,
+                )
+                await self._post_sale(retender, member)
             return
         self.stats.latencies_ms.append((time.perf_counter() - started) * 1000)
         self.stats.sales += 1
