@@ -256,3 +256,17 @@ async def test_me_handlers_behind_the_real_member_sign_in(client, member_id):
     assert response.json()["points"]["balance"] == 250
     history = await client.get("/api/v1/me/history", headers=headers)
     assert [item["delta"] for item in history.json()["items"]] == [250]
+
+
+async def test_the_openapi_document_describes_the_loyalty_routes(client):
+    response = await client.get("/schema/openapi.json")
+    assert response.status_code == 200
+    paths = response.json()["paths"]
+    for path in (
+        "/api/v1/hq/loyalty/program",
+        "/api/v1/hq/loyalty/members/{member_id}/adjustments",
+        "/api/v1/hq/loyalty/liability",
+        "/api/v1/me/balances",
+        "/api/v1/me/history",
+    ):
+        assert path in paths, path
