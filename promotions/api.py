@@ -29,6 +29,7 @@ from promotions.schemas import (
     StackingPolicyIn,
     StackingPolicyOut,
 )
+from promotions.tables import CouponBatch, CouponRedemption, Promotion, PromotionRevision
 from stores.access import Actor
 from stores.chain import store_by_code
 
@@ -194,4 +195,6 @@ async def my_coupons(member: NamedDependency[MemberIdentity]) -> list[MyCouponOu
 
 
 HQ_HANDLERS = [PromotionController, StackingPolicyController, CouponBatchController]
+# Read-only in the admin site; coupons (bearer codes are worth money) are not listed there.
+ADMIN_TABLES = [Promotion, PromotionRevision, CouponBatch, CouponRedemption]
 ME_HANDLERS = [my_coupons]

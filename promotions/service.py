@@ -461,6 +461,8 @@ async def commit_sale(
     coupons = sorted(
         (a for a in priced.applied if a.coupon_code is not None), key=lambda a: a.coupon_code or ""
     )
+    if not applied and not coupons:
+        return  # nothing to count or redeem: no round trip on the sale's path
     async with transaction():
         inserted = (
             await PromotionSale.insert(

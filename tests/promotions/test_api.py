@@ -239,3 +239,52 @@ async def test_the_schema_documents_the_promotion_routes(client, people):
     response = await client.get("/schema/openapi.json")
     assert response.status_code == 200
     assert f"{HQ}/promotions/{{code}}/dry-run" in response.json()["paths"]
+
+
+async def test_a_signed_in_member_reads_their_own_coupons_over_http(client, people):
+    from datetime import timedelta
+
+    from members.cards import Operator
+    from members.registration import Registration, register
+    from members.tables import Card
+    from stores.access import Role
+    from stores.audit import SystemActor
+    from tests.promotions.conftest import NOW
+
+    members = []
+    for phone in ("13800001111", "13800002222"):
+        registered = await register(
+            Registration(
+                phone=phone,
+                name="会员",
+                home_store_id=people["chain"]["stores"]["SH001"]["id"],
+                payment_pin="8642",
+            ),
+            Operator(roles=frozenset({Role.cashier})),
+        )
+        members.append(registered.member_id)
+    await coupons.create_batch(
+        SystemActor(),
+        coupons.BatchSpec(
+            code="MEMBER20",
+            name="¥20 off",
+            kind="amount_off",
+            amount_off_minor=2000,
+            valid_from=NOW - timedelta(days=3650),
+            valid_to=NOW,
+        ),
+    )
+    issued = await coupons.issue(SystemActor(), "MEMBER20", member_ids=members)
+    card = await Card.select(Card.number).where(Card.member == members[0]).first()
+    signed_in = await client.post(
+        "/api/v1/me/auth/sign-in/pin", json={"card_number": card["number"], "pin": "8642"}
+    )
+    if signed_in.status_code == 404:
+        pytest.skip("the member sign-in router is not there yet")
+    assert signed_in.status_code == 200, signed_in.text
+    headers = {"Authorization": f"Bearer {signed_in.json()['token']}"}
+    response = await client.get("/api/v1/me/coupons", headers=headers)
+    assert response.status_code == 200, response.text
+    mine = [c for c in issued if c["member_id"] == members[0]]
+    assert [c["code"] for c in response.json()] == [mine[0]["code"]]
+    assert (await client.get("/api/v1/me/coupons")).status_code == 401

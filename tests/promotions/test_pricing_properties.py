@@ -4,13 +4,15 @@ changes a priced basket (only drops the promotions no line can match from ``reje
 
 from __future__ import annotations
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from memberpos.money import allocate
 from promotions.engine import Basket, BasketLine, IndexedPromotions, price_basket
 from tests.promotions.test_engine_properties import (
-    PROPERTY_SETTINGS,
+    PROPERTY_SETTINGS as ENGINE_SETTINGS,
+)
+from tests.promotions.test_engine_properties import (
     assert_reconciles,
     baskets,
     contexts,
@@ -18,6 +20,9 @@ from tests.promotions.test_engine_properties import (
     policies,
     promotion_lists,
 )
+
+# Half the engine suite's examples: these run on both backends' test runs alike.
+PROPERTY_SETTINGS = settings(ENGINE_SETTINGS, max_examples=100)
 
 
 @PROPERTY_SETTINGS

@@ -272,3 +272,37 @@ async def test_budget_and_per_member_per_day_limits(chain, member_id):
         )
     assert (await management.get_promotion(admin, "P-LIMITED"))["usage"]["budget_minor"] == 399 * 25
     assert await check_promotions() == []
+
+
+async def test_another_process_change_is_seen_through_the_generation_row(chain):
+    """What a second app process does is simulated by writing the rows directly: the cache
+    follows the generation number, not this process's own calls."""
+    from promotions.tables import Promotion, PromotionSettings
+
+    store_id = chain["stores"]["SH001"]["id"]
+    await _create_all(chain["admin"], DEFINITIONS[:2])
+    assert len(await service.active_promotions(store_id, service.utc_now())) == 2
+    await Promotion.update({Promotion.status: "paused"}).where(Promotion.code == "P-MEMBER")
+    assert len(await service.active_promotions(store_id, service.utc_now())) == 2  # cached
+    await PromotionSettings.update({PromotionSettings.generation: 424242}).where(
+        PromotionSettings.id == 1
+    )
+    assert [p.id for p in await service.active_promotions(store_id, service.utc_now())] == [
+        "P-300-30"
+    ]
+
+
+async def test_a_sale_without_promotions_or_coupons_writes_nothing(chain):
+    from promotions.tables import PromotionSale
+
+    store_id = chain["stores"]["SH001"]["id"]
+    await service.commit_sale(
+        sale_ref="S1",
+        member_id=None,
+        store_id=store_id,
+        business_date=DAY,
+        at=NOW,
+        priced=_priced([]),
+    )
+    await service.reverse_refund(refund_ref="R1", sale_ref="S1", full=True, at=NOW)
+    assert await PromotionSale.count() == 0
