@@ -33,9 +33,9 @@ async def _card_in(new_member, status: str) -> str:
     return number
 
 
-@pytest.mark.parametrize("status", list(SETUP))
-async def test_every_action_from_every_status(chain, new_member, status):
-    for action, (allowed_from, to_status, needs_manager) in TRANSITIONS.items():
+async def test_every_action_from_every_status(chain, new_member):
+    for status, action in [(s, a) for s in SETUP for a in TRANSITIONS]:
+        allowed_from, to_status, needs_manager = TRANSITIONS[action]
         number = await _card_in(new_member, status)
         events = await CardEvent.count()
         if needs_manager and status in allowed_from:
