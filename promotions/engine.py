@@ -48,6 +48,12 @@ Business rules, in the order a sale meets them:
   is recorded in :attr:`PricedBasket.clamps`.
 * **Determinism.** Everything is keyed by line id and promotion id, so shuffling the lines or
   the promotions gives the same priced basket; output lines are sorted by ``line_id``.
+* **Speed.** A chain runs thousands of promotions, a basket meets a few dozen. Passed as an
+  :class:`IndexedPromotions` (built once per set of definitions), the promotions are looked up
+  by what a line can match (SKU, category, brand, tag; basket-wide ones always), so the cost
+  of a basket follows the promotions that can match it, not all that are live. The search
+  for the best combination treats promotions with the same stacking signature as one, and a
+  rule that certainly saves something alone is not priced alone to find that out.
 """
 
 from __future__ import annotations

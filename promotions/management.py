@@ -208,6 +208,9 @@ async def create_promotion(
         owner_store_id = actor.home_store_id
     elif store_code:
         owner_store_id = await store_id_for(store_code)
+        if not definition.stores and not definition.regions:
+            # Owned by a store and scoped nowhere else: it runs in that store.
+            definition = msgspec.structs.replace(definition, stores=frozenset({store_code}))
     now = utc_now()
     encoded = service.encode_definition(definition)
     async with transaction():

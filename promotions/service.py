@@ -212,6 +212,25 @@ def _in_scope(definition: engine.Promotion, store_code: str, region_code: str) -
     return store_code in definition.stores or region_code in definition.regions
 
 
+def _for_store(
+    promotions: list[engine.Promotion], store_code: str, region_code: str
+) -> engine.IndexedPromotions:
+    """The promotions in scope for the store. One that runs in the store through its region
+    also lists the store itself, so the engine finds it in scope from the store code alone
+    (a sale context that carries no region code still gets its region's promotions)."""
+    found = []
+    for promotion in promotions:
+        if not _in_scope(promotion, store_code, region_code):
+            continue
+        if promotion.stores or promotion.regions:
+            if store_code not in promotion.stores:
+                promotion = msgspec.structs.replace(
+                    promotion, stores=promotion.stores | {store_code}
+                )
+        found.append(promotion)
+    return engine.IndexedPromotions(found)
+
+
 async def _promotions_at(at: datetime) -> list[engine.Promotion]:
     """Definitions of the revisions that were active at ``at`` (and are not sold out now)."""
     rows = (
@@ -239,22 +258,19 @@ async def _promotions_at(at: datetime) -> list[engine.Promotion]:
 
 
 async def active_promotions(store_id: int, at: datetime) -> list[engine.Promotion]:
-    """The promotions live at ``at`` in scope for the store (or its region), sold-out ones
-    left out, as an :class:`engine.IndexedPromotions` (read-only, shared: copy it with
-    ``list()`` to change it). Cached per process; see the module docstring."""
+    """The promotions live at ``at`` in scope for the store (or its region: such a
+    definition comes back with the store added to its ``stores``), sold-out ones left out,
+    as an :class:`engine.IndexedPromotions` (read-only, shared: copy it with ``list()`` to
+    change it). Cached per process; see the module docstring."""
     at = aware(at)
     snapshot = await _current_snapshot()
     store_code, region_code = await store_scope(store_id)
     if at < snapshot.changed_at:
         # Priced with the definitions of its own time: not cached, late uploads are rare.
-        return engine.IndexedPromotions(
-            p for p in await _promotions_at(at) if _in_scope(p, store_code, region_code)
-        )
+        return _for_store(await _promotions_at(at), store_code, region_code)
     indexed = snapshot.per_store.get(store_id)
     if indexed is None:
-        indexed = engine.IndexedPromotions(
-            p for p in snapshot.promotions if _in_scope(p, store_code, region_code)
-        )
+        indexed = _for_store(snapshot.promotions, store_code, region_code)
         snapshot.per_store[store_id] = indexed
     return indexed
 

@@ -139,6 +139,10 @@ async def test_store_and_region_scope(chain):
     urumqi = await service.active_promotions(chain["stores"]["UR001"]["id"], NOW)
     assert [p.id for p in sh] == ["P-EAST"]
     assert [p.id for p in urumqi] == ["P-UR"]
+    # priced from the store code alone, as a till whose context has no region code
+    till = engine.SaleContext(local_datetime=LOCAL, store_code="SH002")
+    priced = engine.price_basket(BASKET, till, sh)
+    assert [a.promotion_id for a in priced.applied] == ["P-EAST"]
 
 
 async def test_drafts_and_ended_promotions_are_never_priced(chain):
