@@ -288,3 +288,22 @@ async def test_a_signed_in_member_reads_their_own_coupons_over_http(client, peop
     mine = [c for c in issued if c["member_id"] == members[0]]
     assert [c["code"] for c in response.json()] == [mine[0]["code"]]
     assert (await client.get("/api/v1/me/coupons")).status_code == 401
+
+
+async def test_hq_may_hand_a_promotion_to_a_store_whose_manager_then_runs_it(client, people):
+    created = await client.post(
+        f"{HQ}/promotions/",
+        json={"definition": {**STORE_PROMOTION, "id": "P-HANDED"}, "store_code": "SH001"},
+        headers=people["admin"],
+    )
+    assert created.status_code == 201, created.text
+    assert created.json()["store_code"] == "SH001"
+    assert created.json()["definition"]["stores"] == ["SH001"]
+    started = await client.post(f"{HQ}/promotions/P-HANDED/activate", headers=people["manager"])
+    assert started.status_code == 200 and started.json()["status"] == "active"
+    changed = await client.patch(
+        f"{HQ}/promotions/P-HANDED",
+        json={"limits": {"units": 100}},
+        headers=people["manager"],
+    )
+    assert changed.status_code == 200 and changed.json()["limits"]["units"] == 100
