@@ -63,6 +63,7 @@ VERIFY_CHECKS = (
     "promotions.verify:check_promotions",
     "stores.commission_verify:check_commission",
     "pos_gateway.verify:check_sales",
+    "printers.verify:check_print_jobs",
 )
 
 

@@ -179,8 +179,19 @@ async def reset_database() -> None:
             for table in reversed(tables):
                 await table.delete(force=True)
     else:
-        names = ", ".join(f'"{t._meta.tablename}"' for t in tables)
-        await engine.run_ddl(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+        # DELETE of a few rows per table with the foreign-key triggers off, then every id
+        # sequence back to 1, in one round trip: far cheaper than TRUNCATE, which makes new
+        # files for every table and index (~5 s a test on a busy 2-core machine).
+        names = [t._meta.tablename for t in tables]
+        statements = ["SET session_replication_role = replica"]
+        statements += [f'DELETE FROM "{name}"' for name in names]
+        statements.append("SET session_replication_role = DEFAULT")
+        statements += [
+            f"SELECT setval(pg_get_serial_sequence('\"{name}\"', 'id'), 1, false)"
+            for name in names
+        ]
+        async with engine.pool.acquire() as connection:  # type: ignore[attr-defined]
+            await connection.execute("; ".join(statements))  # a script: several commands
     counter = get_counter()
     if isinstance(counter, RedisCounter):
         await counter._client.flushdb()  # the test Redis database (/14) only
