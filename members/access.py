@@ -1,6 +1,7 @@
 """Who among the staff may change a member: HQ for every member, a store manager for the
-members whose home store is theirs (``store_out_of_scope`` otherwise); cashiers, sales staff
-and analysts change nothing about a member through the HQ API."""
+members whose home store is theirs (``store_out_of_scope`` otherwise). A cashier may do
+what they would do at the till (register a member, report a card lost, replace it) for the
+members of their store; sales staff and analysts only read."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from memberpos.errors import Forbidden
 from stores.access import Actor, Permission, Role
 
 MANAGER_ROLES = frozenset({Role.store_manager, Role.hq_admin})
+COUNTER_ROLES = frozenset({Role.cashier, Role.store_manager, Role.hq_admin})
 
 
 def is_member_manager(actor: Actor) -> bool:
@@ -29,3 +31,10 @@ def require_member_reader(actor: Actor, home_store_id: int) -> None:
 def require_hq(actor: Actor) -> None:
     """Chain-level changes about members (tiers, merges): HQ administrators only."""
     actor.require(Permission.manage_chain)
+
+
+def require_member_operator(actor: Actor, home_store_id: int) -> None:
+    """A cashier or manager whose scope reaches the member's home store."""
+    if not actor.roles & COUNTER_ROLES:
+        raise Forbidden("Your role may only read members")
+    actor.require(Permission.read, home_store_id)

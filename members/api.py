@@ -15,7 +15,7 @@ from litestar.status_codes import HTTP_200_OK
 
 from memberpos.errors import InvalidInput
 from members import cards, directory, family, merge, tiers
-from members.access import require_member_reader
+from members.access import require_member_operator, require_member_reader
 from members.cards import Operator
 from members.errors import UnknownMember
 from members.family import FamilyActor
@@ -105,7 +105,7 @@ class MemberController(Controller):
         self, data: JSONBody[RegisterIn], actor: NamedDependency[Actor]
     ) -> RegisteredOut:
         store_id = await _store_id(data.home_store_code)
-        require_member_reader(actor, store_id)
+        require_member_operator(actor, store_id)
         result = await register(
             Registration(
                 phone=data.phone,
@@ -256,7 +256,7 @@ class CardController(Controller):
         name = action.replace("-", "_")
         if name not in cards.TRANSITIONS:
             raise InvalidInput(f"Unknown card action {action!r}", field="action")
-        require_member_reader(actor, await directory.card_owner_store(number))
+        require_member_operator(actor, await directory.card_owner_store(number))
         if data.new_card_number and name != "replace":
             raise InvalidInput(
                 "Only a replacement takes a new card number", field="new_card_number"

@@ -352,6 +352,7 @@ async def change_card(
             )
             await Card.update({Card.replaced_by: new_card["id"]}).where(Card.id == card["id"])
             result["replaced_by"] = new_card
+            result["new_card"] = new_card  # the name the POS gateway reads
     return result
 
 

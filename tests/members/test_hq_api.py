@@ -12,6 +12,7 @@ async def _staff(chain) -> dict[str, str]:
     await factories.employee(admin, "C1", ["cashier"], "SH001")
     await factories.employee(admin, "M1", ["store_manager"], "SH001")
     await factories.employee(admin, "M2", ["store_manager"], "SH002")
+    await factories.employee(admin, "A1", ["analyst"])
     return {}
 
 
@@ -91,6 +92,10 @@ async def test_card_operations_by_role_and_cancel_membership(client, chain):
         return client.post(f"/api/v1/hq/cards/{number}/{action}", headers=headers, json=body)
 
     assert (await act("freeze", cashier, reason="x")).status_code == 403
+    analyst = await factories.sign_in(client, "A1")
+    assert (await act("report-lost", analyst, reason="x")).status_code == 403
+    seen = (await client.get("/api/v1/hq/members", headers=analyst)).json()
+    assert [m["phone"] for m in seen] == ["138****0001"]
     assert (await act("freeze", other_manager, reason="x")).json()["code"] == "store_out_of_scope"
     assert (await act("freeze", manager, reason="suspicious")).json()["status"] == "frozen"
     refused = await act("freeze", manager)
