@@ -12,7 +12,7 @@ from memberpos.clock import utc_now
 from members.tables import Member
 from promotions import coupons, engine, management
 from promotions.management import Limits
-from promotions.tables import CouponBatch, Promotion
+from promotions.tables import CouponBatch, Promotion, PromotionRevision
 from stores.audit import SystemActor
 
 DEMO = SystemActor("demo")
@@ -153,6 +153,31 @@ def batches() -> list[coupons.BatchSpec]:
     ]
 
 
+async def _running_for_a_year(code: str) -> None:
+    """Date a new demo promotion's revisions back a year, so the demo's sales history (which
+    lies in the past, and is priced with the rules of its own time) meets it. Demo data
+    only: HQ's promotions start when they are activated."""
+    promotion = await Promotion.select(Promotion.id).where(Promotion.code == code).first()
+    revisions = (
+        await PromotionRevision.select(PromotionRevision.id, PromotionRevision.status)
+        .where(PromotionRevision.promotion == promotion["id"])
+        .order_by(PromotionRevision.version)
+    )
+    if [row["status"] for row in revisions] != ["draft", "active"]:
+        return
+    since = utc_now() - timedelta(days=365)
+    draft, active = revisions
+    await PromotionRevision.update(
+        {
+            PromotionRevision.effective_from: since - timedelta(days=1),
+            PromotionRevision.effective_to: since,
+        }
+    ).where(PromotionRevision.id == draft["id"])
+    await PromotionRevision.update({PromotionRevision.effective_from: since}).where(
+        PromotionRevision.id == active["id"]
+    )
+
+
 async def create_demo_promotions() -> str:
     """Idempotent: what exists is left as it is, what is missing is created."""
     existing = {
@@ -166,6 +191,7 @@ async def create_demo_promotions() -> str:
             created += 1
         if existing.get(definition.id, "draft") == "draft":
             await management.change_status(DEMO, definition.id, "activate")
+            await _running_for_a_year(definition.id)
     if await management.get_stacking_policy(DEMO) != STACKING:
         await management.set_stacking_policy(DEMO, STACKING)
     known = {row["code"] for row in await CouponBatch.select(CouponBatch.code)}

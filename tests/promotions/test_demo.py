@@ -23,3 +23,12 @@ async def test_the_demo_is_idempotent_and_live(chain, member_id):
     assert [c["batch_code"] for c in await coupons.member_coupons(member_id)] == ["DEMO-MEMBER15"]
     assert len(await coupons.list_batches(SystemActor())) == 3
     assert await check_promotions() == []
+
+
+async def test_the_demo_promotions_price_the_demo_history(chain):
+    from datetime import timedelta
+
+    await demo.create_demo_promotions()
+    months_ago = service.utc_now() - timedelta(days=90)
+    live = await service.active_promotions(chain["stores"]["SH001"]["id"], months_ago)
+    assert len(live) == 8
