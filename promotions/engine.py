@@ -1947,12 +1947,11 @@ def _competing_candidates(
             if reason is not None:
                 rejections.append(_rejection(candidate, *reason))
                 continue
-        matching[candidate.id] = tuple(
-            line.line_id
-            for line in hints.get(candidate.id, lines)
-            if candidate.targeting.matches(line)
-        )
-        if not matching[candidate.id]:
+        covered = [
+            line for line in hints.get(candidate.id, lines) if candidate.targeting.matches(line)
+        ]
+        matching[candidate.id] = tuple(line.line_id for line in covered)
+        if not covered:
             rejections.append(
                 _rejection(
                     candidate,
@@ -1965,18 +1964,11 @@ def _competing_candidates(
         # Other discounts only lower prices, and no rule saves more on lower prices, so a rule
         # that does nothing on its own does nothing in any combination: drop it before the
         # search, with its own reason rather than an exclusion.
-        if _takes_effect_alone(candidate, lines, matching[candidate.id], context):
+        if _takes_effect_alone(candidate, covered, context):
             competing.append(candidate)
             continue
         # Alone, a rule reads and changes only the lines it covers.
-        covered = set(matching[candidate.id])
-        alone = _evaluate(
-            [candidate],
-            [line for line in lines if line.line_id in covered],
-            matching,
-            context,
-            currency,
-        ).effects[candidate.id]
+        alone = _evaluate([candidate], covered, matching, context, currency).effects[candidate.id]
         if not alone.took_effect:
             rejections.append(
                 _rejection(candidate, alone.missed_code, alone.missed_en, alone.missed_zh)
@@ -1987,10 +1979,7 @@ def _competing_candidates(
 
 
 def _takes_effect_alone(
-    candidate: _Candidate,
-    lines: Sequence[BasketLine],
-    matching: tuple[str, ...],
-    context: SaleContext,
+    candidate: _Candidate, covered_lines: Sequence[BasketLine], context: SaleContext
 ) -> bool:
     """True when a rule certainly does something on its own, so pricing it alone to find out
     can be skipped: a points multiplier on any line, a spend-and-save or spend-and-gift whose
@@ -2000,8 +1989,6 @@ def _takes_effect_alone(
     rule = candidate.rule
     if isinstance(rule, PointsMultiplier):
         return True
-    covered = set(matching)
-    covered_lines = [line for line in lines if line.line_id in covered]
     if type(rule) in (SpendAndSave, SpendAndGetGift):
         # Alone it meets its threshold on the shelf prices, and then saves or gives something.
         assert isinstance(rule, SpendAndSave | SpendAndGetGift)
