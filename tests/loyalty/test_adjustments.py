@@ -92,3 +92,19 @@ async def test_an_adjustment_never_makes_stored_value_negative_and_writes_nothin
     assert await Adjustment.count() == 1
     assert await AuditEntry.count().where(AuditEntry.action == "adjust_balance") == 1
     assert await check_stored_value() == []
+
+
+@pytest.mark.postgres
+async def test_the_same_adjustment_sent_ten_times_at_once_applies_once(chain, admin, member_id):
+    import asyncio
+
+    results = await asyncio.gather(
+        *(
+            adjust(admin, ref="SAME", member_id=member_id, points=300, reason="补录")
+            for _ in range(10)
+        )
+    )
+    assert sum(not result.replayed for result in results) == 1
+    assert (await points.points_summary(member_id))["balance"] == 300
+    assert await Adjustment.count() == 1
+    assert await AuditEntry.count().where(AuditEntry.action == "adjust_balance") == 1

@@ -154,3 +154,29 @@ async def test_the_same_sale_posted_at_once_from_many_connections_sells_one_pack
     assert sum(not posting.replayed for posting in postings) == 1
     assert await ServicePackage.count() == 1 and await ServicePackageEntry.count() == 1
     assert await check_packages() == []
+
+
+@pytest.mark.postgres
+async def test_twenty_uses_at_once_of_a_ten_use_package_use_exactly_ten(chain, member_id):
+    import asyncio
+
+    sh001 = chain["stores"]["SH001"]["id"]
+    await packages.define_product(
+        SystemActor(), code="WASH", name="洗车", uses=10, price_minor=10_001, validity_days=30
+    )
+    sold = await packages.sell_package(member_id, "WASH", Source("sale", "S1", sh001), at=T0)
+
+    async def one(number: int) -> bool:
+        try:
+            await packages.use_package(
+                member_id, sold.package_id, Source("sale", f"U{number}", sh001), at=T0
+            )
+            return True
+        except (PackageUsedUp, PackageNotActive):
+            return False
+
+    results = await asyncio.gather(*(one(n) for n in range(20)))
+    assert sum(results) == 10
+    uses = await ServicePackageEntry.select().where(ServicePackageEntry.kind == "use")
+    assert len(uses) == 10 and -sum(row["amount_minor"] for row in uses) == 10_001
+    assert await check_packages() == []
