@@ -136,3 +136,27 @@ async def create_demo_commission() -> str:
         f"commission: {rules} rules ({created} new), {targets} new targets for "
         f"{month:%Y-%m}, pool weights in {', '.join(POOL_WEIGHTS_STORES)}"
     )
+
+
+async def close_demo_months() -> str:
+    """Close every store's months that have ended and hold commission (a demo step to run
+    after the sales history, so the demo has closed months with pool shares and true-ups);
+    closed months are left as they are, so running it again closes nothing twice."""
+    admin_row = await Staff.select(Staff.id).where(Staff.employee_no == HQ_ADMIN_NO).first()
+    if admin_row is None:
+        return "commission months: skipped (no demo chain)"
+    admin = await actor_for(admin_row["id"])
+    from stores.commission_tables import CommissionPeriod
+
+    closed = 0
+    periods = await CommissionPeriod.select(
+        CommissionPeriod.store.code.as_alias("store_code"),
+        CommissionPeriod.store.time_zone.as_alias("time_zone"),
+        CommissionPeriod.month_start,
+    ).where(CommissionPeriod.status == "open")
+    for period in sorted(periods, key=lambda row: (row["month_start"], row["store_code"])):
+        today = business_date(utc_now(), period["time_zone"])
+        if commission.next_month(period["month_start"]) <= today:
+            await commission.close_period(admin, period["store_code"], period["month_start"])
+            closed += 1
+    return f"commission months: {closed} closed"

@@ -9,13 +9,19 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from stores.commission_tables import CommissionPeriod
 
 
 async def _raw(sql: str, *args: Any) -> list[dict[str, Any]]:
-    return await CommissionPeriod.raw(sql, *args)  # type: ignore[no-any-return]
+    """Rows with sums as ints (PostgreSQL sums BIGINTs as NUMERIC)."""
+    rows = await CommissionPeriod.raw(sql, *args)
+    return [
+        {key: int(value) if isinstance(value, Decimal) else value for key, value in row.items()}
+        for row in rows
+    ]
 
 
 async def check_commission() -> list[str]:
@@ -49,16 +55,22 @@ async def check_commission() -> list[str]:
                 f"sale {ref}: with its refunds its commission nets {row['net_paid']} "
                 f"of {row['paid']}"
             )
-    for row in await _raw(
-        "SELECT t.period, t.staff_key, t.sales_minor, "
-        "(SELECT COALESCE(SUM(e.sales_minor), 0) FROM commission_entry e "
-        "WHERE e.period = t.period AND COALESCE(e.staff, 0) = t.staff_key) AS entries "
-        "FROM commission_tally t"
-    ):
-        if row["sales_minor"] != row["entries"]:
+    tallies = {
+        (row["period"], row["staff_key"]): row["sales_minor"]
+        for row in await _raw("SELECT period, staff_key, sales_minor FROM commission_tally")
+    }
+    sums = {
+        (row["period"], row["staff"]): row["sales_minor"]
+        for row in await _raw(
+            "SELECT period, staff, SUM(sales_minor) AS sales_minor FROM commission_entry "
+            "WHERE staff IS NOT NULL GROUP BY period, staff"
+        )
+    }
+    for key in sorted(set(tallies) | set(sums)):
+        if tallies.get(key, 0) != sums.get(key, 0):
             problems.append(
-                f"commission tally of period {row['period']} staff {row['staff_key']}: "
-                f"{row['sales_minor']} but its entries sum to {row['entries']}"
+                f"commission tally of period {key[0]} staff {key[1]}: {tallies.get(key, 0)} "
+                f"but its entries sum to {sums.get(key, 0)}"
             )
     for row in await _raw(
         "SELECT p.id, p.sales_minor, p.commission_minor, p.personal_minor, p.pool_minor, "

@@ -474,3 +474,21 @@ async def test_line_sold_by_nobody_is_paid_at_the_first_level_and_keeps_no_tally
     assert (entry["commission_minor"], entry["pool_minor"]) == (120_000, 120_000)
     assert await CommissionTally.count() == 0
     assert await check_commission() == []
+
+
+async def test_verify_reports_a_changed_closed_month_and_a_sale_paid_twice(shop: Shop):
+    await rule(shop, "CHAIN", rate_bp=100)
+    await sell(shop, "S-1", line(1, 10_000, (shop.alice, 10_000)))
+    await commission.close_period(shop.admin, "SH001", dt.date(2026, 9, 1))
+    assert await check_commission() == []
+    [entry] = await entries()
+    # Tampering, as a bad manual fix would: the sale's line written a second time.
+    await CommissionEntry.insert(
+        CommissionEntry(**{**{k: v for k, v in entry.items() if k != "id"}, "staff": shop.bob})
+    ).run()
+    problems = await check_commission()
+    assert any("sale S-1: entries carry 20000 of sales, its lines 10000" in p for p in problems)
+    assert any(
+        "closed commission period" in p and "commission_minor was 100" in p for p in problems
+    )
+    assert any("commission tally" in p for p in problems)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from memberpos.clock import business_date, utc_now
 from stores import catalog, commission
 from stores.commission import SoldLine, record_sale
-from stores.commission_demo import create_demo_commission
+from stores.commission_demo import close_demo_months, create_demo_commission
 from stores.commission_tables import CommissionPoolShare, CommissionRule, CommissionTarget
 from stores.commission_verify import check_commission
 from tests import factories
@@ -49,4 +49,34 @@ async def test_demo_commission_is_idempotent_and_verifies(db):
     assert total == 59 + 150
     statement = await commission.store_statement(admin, "SH001", today.replace(day=1))
     assert statement["target_minor"] == 30_000_000 and statement["attainment_bp"] == 7
+    assert await check_commission() == []
+
+
+async def test_closing_the_demo_months_closes_ended_months_once(db):
+    import datetime as dt
+
+    admin = await factories.hq_admin()
+    chain = await factories.small_chain(admin)
+    person = await factories.employee(admin, "S1", ["salesperson"], "SH001")
+    await commission.create_rule(
+        admin,
+        code="BASE",
+        name="base",
+        valid_from=dt.date(2026, 1, 1),
+        rate_bp=100,
+        pool_share_bp=5000,
+    )
+    today = business_date(utc_now(), "Asia/Shanghai")
+    for ref, on in (("OLD", dt.date(2026, 9, 3)), ("NOW", today)):
+        await record_sale(
+            sale_ref=ref,
+            store_id=chain["stores"]["SH001"]["id"],
+            business_date=on,
+            at=utc_now(),
+            lines=[SoldLine(1, "SNACK-1", 1, 10_000, 0, ((person["id"], 10_000),))],
+        )
+    assert await close_demo_months() == "commission months: 1 closed"
+    assert await close_demo_months() == "commission months: 0 closed"
+    statement = await commission.staff_statement(admin, "SH001", dt.date(2026, 9, 1), "S1")
+    assert statement["status"] == "closed" and statement["pool_share_minor"] == 50
     assert await check_commission() == []
