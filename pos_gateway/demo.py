@@ -148,5 +148,6 @@ async def create_demo_history(sales: int | None = None) -> str:
     return (
         f"sales history: {stats.sales} sales over {DEMO_DAYS} days at {len(specs)} tills "
         f"({stats.refunds} refunds, {stats.top_ups} top-ups, {stats.registrations} "
-        f"registrations) in {elapsed:.0f} s" + (f"; refused: {errors}" if errors else "")
+        f"registrations) in {elapsed:.0f} s"
+        + (f"; refusals (paid otherwise or skipped): {errors}" if errors else "")
     )
