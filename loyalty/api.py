@@ -37,6 +37,13 @@ from loyalty.schemas import (
     TopUpRulePatch,
     patch_values,
 )
+from loyalty.tables import (
+    Adjustment,
+    EarningRule,
+    LoyaltyProgram,
+    ServicePackageProduct,
+    TopUpRule,
+)
 from memberpos.clock import business_date, utc_now
 from memberpos.errors import Forbidden, NotFound, OutOfScope
 from memberpos.settings import get_settings
@@ -239,6 +246,9 @@ class LiabilityController(Controller):
 
 
 HQ_HANDLERS = [LoyaltySetupController, LoyaltyAccountController, LiabilityController]
+# Read-only in piccolo-admin: the set-up and the adjustments (ledger entries stay behind the
+# API, where the phone is masked and access is scoped).
+ADMIN_TABLES = [LoyaltyProgram, EarningRule, TopUpRule, ServicePackageProduct, Adjustment]
 
 
 # ---------------------------------------------------------------------- member self-service
