@@ -96,3 +96,29 @@ async def test_the_simulators_demo_catalogue_and_staff_are_the_demo_chains(db: N
     roles = {r["employee_no"]: r["roles"] for r in rows}
     assert all("cashier" in roles[e] for e in staff.cashiers)
     assert all("salesperson" in roles[e] for e in staff.salespeople)
+
+
+def test_terminal_command_spreads_tills_over_the_keys_and_knows_the_demo_staff(
+    tmp_path: Path,
+) -> None:
+    import json
+
+    from pos_gateway.cli import load_terminal_keys
+
+    keys = tmp_path / "keys.json"
+    keys.write_text(
+        json.dumps({"SH001/POS-01": "mpt_a", "SH001/POS-02": "mpt_b", "UR001/POS-01": "mpt_c"})
+    )
+    specs = load_terminal_keys(keys, 5)
+    assert [s.label for s in specs] == [
+        "SH001/POS-01",
+        "SH001/POS-02",
+        "UR001/POS-01",
+        "SH001/POS-01#1",
+        "SH001/POS-02#1",
+    ]
+    assert [s.key for s in specs] == ["mpt_a", "mpt_b", "mpt_c", "mpt_a", "mpt_b"]
+    assert specs[2].staff.cashiers == ("E1021", "E1022", "E1023")  # UR001 is the fifth store
+    assert specs[2].staff.manager == ("E1021", "2468")
+    only = load_terminal_keys(keys, 2, ["UR001"])
+    assert [s.label for s in only] == ["UR001/POS-01", "UR001/POS-01#1"]
