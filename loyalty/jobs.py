@@ -71,6 +71,8 @@ async def warn_expiring(
             & (PointsLot.expires_on >= today)
             & (PointsLot.expires_on <= horizon)
             & (PointsLot.account.debt == 0)
+            # never a message to a cancelled, merged or erased member
+            & (PointsLot.account.member.status == "active")
         )
         .group_by(
             PointsLot.account,
