@@ -636,18 +636,24 @@ async def reverse_refund(*, refund_ref: str, sale_ref: str, full: bool, at: date
             PromotionUse.promotion.limit_units.as_alias("limit_units"),
             PromotionUse.promotion.limit_budget_minor.as_alias("limit_budget_minor"),
         ).where((PromotionUse.sale == sale_id) & PromotionUse.reversed_at.is_null())
-        limited_returned = False
+        back_on_sale = False
         for use in sorted(uses, key=lambda row: row["promotion_id"]):
             if use["limit_units"] is not None or use["limit_budget_minor"] is not None:
-                await _raw(
+                after = await _raw(
                     "UPDATE promotion SET used_units = used_units - {}, "
                     "used_budget_minor = used_budget_minor - {}, used_sales = used_sales - 1 "
-                    "WHERE id = {}",
+                    "WHERE id = {} "
+                    "RETURNING used_units, used_budget_minor, limit_units, limit_budget_minor",
                     use["units"],
                     use["amount_minor"],
                     use["promotion_id"],
                 )
-                limited_returned = True
+                before = {
+                    **dict(after[0]),
+                    "used_units": after[0]["used_units"] + use["units"],
+                    "used_budget_minor": after[0]["used_budget_minor"] + use["amount_minor"],
+                }
+                back_on_sale = back_on_sale or (_sold_out(before) and not _sold_out(after[0]))
             if member_id is not None:
                 business_day = use["business_date"]
                 for period in (f"day:{business_day.isoformat()}", "all"):
@@ -672,5 +678,5 @@ async def reverse_refund(*, refund_ref: str, sale_ref: str, full: bool, at: date
             await CouponRedemption.update(
                 {CouponRedemption.reversed_at: at, CouponRedemption.reversed_by: refund_ref}
             ).where(CouponRedemption.id == redemption["id"])
-        if limited_returned:
+        if back_on_sale:  # a sold-out promotion has units again: every cache must see it
             await bump_generation(definitions_changed=False)
