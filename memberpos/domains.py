@@ -48,6 +48,7 @@ DEMO_STEPS = (
     "promotions.demo:create_demo_promotions",
     "stores.commission_demo:create_demo_commission",
     "pos_gateway.demo:create_demo_history",
+    "stores.commission_demo:close_demo_months",
 )
 MERGE_HOOKS = (
     "loyalty.merge:merge_members",
