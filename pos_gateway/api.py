@@ -187,6 +187,38 @@ class CounterController(Controller):
     ) -> Response[bytes]:
         return _answer(await counter.post_card_operation(terminal, card_number, data))
 
+    @get("/packages", summary="A member's open service packages (次卡)")
+    async def packages(
+        self,
+        terminal: NamedDependency[TerminalIdentity],
+        card_number: FromQuery[str | None] = None,
+        qr_token: FromQuery[str | None] = None,
+        phone: FromQuery[str | None] = None,
+    ) -> list[dict[str, Any]]:
+        return await counter.member_packages(
+            {"card_number": card_number, "qr_token": qr_token, "phone": phone}
+        )
+
+    @post("/packages", status_code=201, summary="Sell a service package")
+    async def sell_package(
+        self, data: JSONBody[schemas.PackageSaleIn], terminal: NamedDependency[TerminalIdentity]
+    ) -> Response[bytes]:
+        return _answer(await counter.post_package_sale(terminal, data))
+
+    @post("/packages/uses", status_code=201, summary="Use a service package at the counter")
+    async def use_package(
+        self, data: JSONBody[schemas.PackageUseIn], terminal: NamedDependency[TerminalIdentity]
+    ) -> Response[bytes]:
+        return _answer(await counter.post_package_use(terminal, data))
+
+    @post("/packages/refunds", status_code=201, summary="Refund unused uses (manager)")
+    async def refund_package(
+        self,
+        data: JSONBody[schemas.PackageRefundIn],
+        terminal: NamedDependency[TerminalIdentity],
+    ) -> Response[bytes]:
+        return _answer(await counter.post_package_refund(terminal, data))
+
     @post("/batches", status_code=200, summary="Upload operations made offline, in order")
     async def batch(
         self, data: JSONBody[schemas.BatchIn], terminal: NamedDependency[TerminalIdentity]

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from loyalty import stored_value
+from loyalty import packages, stored_value
 from loyalty.points import Source
 from memberpos.clock import utc_now
 from members.cards import MemberRef, Operator, change_card, find_member
@@ -117,6 +117,89 @@ async def post_top_up(terminal: TerminalIdentity, request: schemas.TopUpIn) -> A
         prepare=lambda: _prepare_top_up(terminal, request),
         apply=_apply_top_up,
     )
+
+
+# -------------------------------------------------------------------- service packages
+
+
+async def _package_operation(
+    terminal: TerminalIdentity,
+    request: schemas.PackageSaleIn | schemas.PackageUseIn | schemas.PackageRefundIn,
+    kind: str,
+) -> Answer:
+    """Sell, use or refund a prepaid service package (次卡), exactly once. A refund of unused
+    uses needs a manager of this store; it hands back their value pro rata, to the cent."""
+
+    async def prepare() -> tuple[MemberRef, Operator]:
+        ref = await find_member(
+            card_number=request.member.card_number,
+            qr_token=request.member.qr_token,
+            phone=request.member.phone,
+        )
+        operator = await _cashier(terminal, request.cashier_employee_no)
+        if isinstance(request, schemas.PackageRefundIn):
+            manager_id = await authorise_manager(request.manager, terminal, "package refund")
+            operator = Operator(
+                staff_id=manager_id, terminal_id=terminal.terminal_id, roles=MANAGER_ROLES
+            )
+        return ref, operator
+
+    async def apply(prepared: tuple[MemberRef, Operator]) -> Outcome:
+        ref, operator = prepared
+        local, at = sale_times(request.local_time, terminal.time_zone)
+        number = await next_number(terminal.terminal_id, local.date())
+        source = Source(f"package_{kind}", number, terminal.store_id, operator.staff_id)
+        if isinstance(request, schemas.PackageSaleIn):
+            posting = await packages.sell_package(
+                ref.member_id, request.product_code, source, at=at
+            )
+        elif isinstance(request, schemas.PackageUseIn):
+            posting = await packages.use_package(
+                ref.member_id, request.package_id, source, at=at, uses=request.uses
+            )
+        else:
+            posting = await packages.refund_package(
+                ref.member_id, request.package_id, source, at=at, uses=request.uses
+            )
+        answer = schemas.PackageOut(
+            reference=number,
+            client_txn_id=request.client_txn_id,
+            package_id=posting.package_id,
+            kind=kind,
+            uses_delta=posting.uses_delta,
+            amount_minor=abs(posting.amount_minor),
+            uses_left=posting.uses_left,
+            value_left_minor=posting.value_left_minor,
+        )
+        return Outcome(201, answer, number)
+
+    return await run_once(
+        terminal_id=terminal.terminal_id,
+        client_txn_id=request.client_txn_id,
+        operation=f"package_{kind}"[:16],
+        request=request,
+        prepare=prepare,
+        apply=apply,
+    )
+
+
+async def post_package_sale(terminal: TerminalIdentity, request: schemas.PackageSaleIn) -> Answer:
+    return await _package_operation(terminal, request, "sale")
+
+
+async def post_package_use(terminal: TerminalIdentity, request: schemas.PackageUseIn) -> Answer:
+    return await _package_operation(terminal, request, "use")
+
+
+async def post_package_refund(
+    terminal: TerminalIdentity, request: schemas.PackageRefundIn
+) -> Answer:
+    return await _package_operation(terminal, request, "refund")
+
+
+async def member_packages(ref_query: dict[str, str | None]) -> list[dict[str, Any]]:
+    ref = await find_member(**ref_query)
+    return await packages.member_packages(ref.member_id, include_closed=False)
 
 
 # ------------------------------------------------------------------------- registration

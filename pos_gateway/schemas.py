@@ -163,6 +163,36 @@ class CardOperationIn(Struct):
     cashier_employee_no: Code | None = None
 
 
+class PackageSaleIn(Struct):
+    """A prepaid service package (次卡) bought at the counter, paid in cash or by card."""
+
+    client_txn_id: TxnId
+    local_time: dt.datetime
+    member: MemberIn
+    product_code: Code
+    method: Literal["cash", "bank_card", "other"] = "cash"
+    cashier_employee_no: Code | None = None
+
+
+class PackageUseIn(Struct):
+    client_txn_id: TxnId
+    local_time: dt.datetime
+    member: MemberIn
+    package_id: Annotated[int, msgspec.Meta(ge=1)]
+    uses: Annotated[int, msgspec.Meta(ge=1, le=100)] = 1
+    cashier_employee_no: Code | None = None
+
+
+class PackageRefundIn(Struct):
+    client_txn_id: TxnId
+    local_time: dt.datetime
+    member: MemberIn
+    package_id: Annotated[int, msgspec.Meta(ge=1)]
+    manager: ManagerIn
+    uses: Annotated[int, msgspec.Meta(ge=1)] | None = None  # None: every unused use
+    cashier_employee_no: Code | None = None
+
+
 class BatchItemIn(Struct):
     kind: Literal["sale", "refund", "top_up"]
     body: dict  # the request of that kind, as it would have been posted online
@@ -307,6 +337,17 @@ class CardOperationOut(Struct):
     card_number: str
     status: str
     new_card_number: str | None = None
+
+
+class PackageOut(Struct):
+    reference: str
+    client_txn_id: str
+    package_id: int
+    kind: str  # sale | use | refund
+    uses_delta: int
+    amount_minor: int  # paid (sale), value used (use), handed back (refund, positive)
+    uses_left: int
+    value_left_minor: int
 
 
 class BatchItemOut(Struct):
