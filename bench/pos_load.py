@@ -24,6 +24,7 @@ import datetime as dt
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import socket
@@ -332,30 +333,27 @@ def make_templates(
             if answer.status_code != 200:
                 raise SystemExit(f"quote failed: {answer.status_code} {answer.text[:500]}")
             quote = answer.json()
-            total = quote["total_minor"]
+            total, gross = quote["total_minor"], quote["gross_minor"]
+            # During the run a basket's price moves within [its first purchase discounts,
+            # the shelf price]: a promotion's use limit runs out, a member's first purchase
+            # is over. Card, points and stored value stay within half of today's total; the
+            # cash covers the rest up to the shelf price, the service gives the change.
             payments: list[dict[str, Any]] = []
-            due = total
+            non_cash = 0
             if with_member:
                 draw = rng.random()
-                if draw < 0.15 and quote["max_points_redeemable"] >= 100 and due > 200:
+                if draw < 0.15 and quote["max_points_redeemable"] >= 100 and total > 400:
                     payments.append({"method": "points", "amount_minor": 100, "points": 100})
-                    due -= 100
-                elif draw < 0.55:
-                    amount = min(due, 15_000)  # below the payment PIN threshold
+                    non_cash += 100
+                elif draw < 0.55 and total >= 200:
+                    amount = min(total // 2, 15_000)  # below the payment PIN threshold
                     payments.append({"method": "stored_value", "amount_minor": amount})
-                    due -= amount
-                if due > 0:
-                    # Member prices can only fall during the run (a tier upgrade, a
-                    # first-purchase offer): cash absorbs it as change.
-                    payments.append(
-                        {"method": "cash", "amount_minor": -(-due // 1000) * 1000 + 1000}
-                    )
-            elif rng.random() < 0.5:
-                payments.append({"method": "bank_card", "amount_minor": due})
-            else:
-                payments.append({"method": "cash", "amount_minor": -(-due // 1000) * 1000})
-            if not payments:
-                payments.append({"method": "cash", "amount_minor": 1000})
+                    non_cash += amount
+            elif rng.random() < 0.5 and total >= 200:
+                payments.append({"method": "bank_card", "amount_minor": total // 2})
+                non_cash += total // 2
+            cash = max(1000, -(-(gross - non_cash) // 1000) * 1000)
+            payments.append({"method": "cash", "amount_minor": cash})
             templates.append({"lines": body["lines"], "member": with_member, "payments": payments})
     return templates
 
@@ -429,6 +427,7 @@ async def _lean_connection(
     stop_at: float,
     latencies: list[float],
     statuses: dict[int, int],
+    codes: dict[str, int],
 ) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     index = 0
@@ -443,10 +442,13 @@ async def _lean_connection(
             for line in head.split(b"\r\n"):
                 if line[:15].lower() == b"content-length:":
                     length = int(line[15:])
-            if length:
-                await reader.readexactly(length)
+            body = await reader.readexactly(length) if length else b""
             latencies.append(time.perf_counter() - started)
             statuses[status] = statuses.get(status, 0) + 1
+            if status >= 400:
+                found = re.search(rb'"code":"([a-z_]+)"', body)
+                code = found.group(1).decode() if found else str(status)
+                codes[code] = codes.get(code, 0) + 1
     finally:
         writer.close()
 
@@ -470,12 +472,16 @@ def run_lean(
             per_connection[int(terminal) % connections].append(request)
     latencies: list[float] = []
     statuses: dict[int, int] = {}
+    codes: dict[str, int] = {}
 
     async def main() -> float:
         started = time.perf_counter()
         stop_at = started + duration
         await asyncio.gather(
-            *(_lean_connection(port, reqs, stop_at, latencies, statuses) for reqs in per_connection)
+            *(
+                _lean_connection(port, reqs, stop_at, latencies, statuses, codes)
+                for reqs in per_connection
+            )
         )
         return time.perf_counter() - started
 
@@ -489,6 +495,7 @@ def run_lean(
         "requests": len(latencies),
         "duration_us": elapsed * 1e6,
         "statuses": {str(k): v for k, v in statuses.items()},
+        "codes": codes,
         "p50": pct(50),
         "p95": pct(95),
         "p99": pct(99),
@@ -696,12 +703,12 @@ def main(argv: list[str] | None = None) -> int:
     seconds = result["duration_us"] / 1e6
     statuses = result["statuses"]
     created = int(statuses.get("201", 0))
-    errors = {k: v for k, v in statuses.items() if k != "201"}
+    errors = result.get("codes") or {k: v for k, v in statuses.items() if k != "201"}
     rate = created / seconds if seconds else 0.0
     print(
         f"service: {rate:,.0f} sales/s ({created} sales in {seconds:.1f} s), latency "
         f"p50 {result['p50'] / 1000:.1f} ms, p95 {result['p95'] / 1000:.1f} ms, "
-        f"p99 {result['p99'] / 1000:.1f} ms; non-201 answers {errors or 'none'}"
+        f"p99 {result['p99'] / 1000:.1f} ms; refused/failed by code {errors or 'none'}"
         + (f", socket errors {result['socket_errors']}" if result.get("socket_errors") else "")
     )
     print(

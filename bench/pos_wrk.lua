@@ -30,6 +30,7 @@ function init(args)
   index = 0
   exhausted = 0
   statuses = {}
+  codes = {}
 end
 
 function request()
@@ -47,10 +48,15 @@ end
 
 function response(status, headers, body)
   statuses[status] = (statuses[status] or 0) + 1
+  if status >= 400 then
+    local code = body:match('"code"%s*:%s*"([%w_]+)"') or tostring(status)
+    codes[code] = (codes[code] or 0) + 1
+  end
 end
 
 function done(summary, latency, requests)
   local counts = {}
+  local by_code = {}
   local ran_out = 0
   for _, thread in ipairs(all_threads) do
     local s = thread:get("statuses")
@@ -58,6 +64,13 @@ function done(summary, latency, requests)
       counts[tostring(status)] = (counts[tostring(status)] or 0) + n
     end
     ran_out = ran_out + thread:get("exhausted")
+    for code, n in pairs(thread:get("codes")) do
+      by_code[code] = (by_code[code] or 0) + n
+    end
+  end
+  local code_parts = {}
+  for code, n in pairs(by_code) do
+    table.insert(code_parts, string.format('"%s": %d', code, n))
   end
   local parts = {}
   for status, n in pairs(counts) do
@@ -65,9 +78,9 @@ function done(summary, latency, requests)
   end
   local errors = summary.errors
   io.write(string.format(
-    'RESULT {"requests": %d, "duration_us": %d, "statuses": {%s}, "p50": %.0f, ' ..
+    'RESULT {"requests": %d, "duration_us": %d, "statuses": {%s}, "codes": {%s}, "p50": %.0f, ' ..
     '"p95": %.0f, "p99": %.0f, "socket_errors": %d, "ran_out": %d, "generator": "wrk"}\n',
-    summary.requests, summary.duration, table.concat(parts, ", "),
+    summary.requests, summary.duration, table.concat(parts, ", "), table.concat(code_parts, ", "),
     latency:percentile(50), latency:percentile(95), latency:percentile(99),
     errors.connect + errors.read + errors.write + errors.timeout, ran_out))
 end
