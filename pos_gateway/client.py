@@ -189,6 +189,43 @@ class ReplayReport:
     rejected_codes: dict[str, int] = field(default_factory=dict)
 
 
+def _known_fields_only(value: Any, info: Any) -> Any:
+    """``value`` (decoded JSON) without the object keys ``info`` (a msgspec type) does not
+    know, at every depth."""
+    from msgspec import inspect
+
+    if isinstance(info, inspect.UnionType):
+        for member in info.types:
+            if isinstance(member, inspect.StructType) and isinstance(value, dict):
+                return _known_fields_only(value, member)
+        for member in info.types:
+            if isinstance(member, inspect.ListType) and isinstance(value, list):
+                return _known_fields_only(value, member)
+        return value
+    if isinstance(info, inspect.StructType) and isinstance(value, dict):
+        fields = {f.encode_name: f.type for f in info.fields}
+        return {k: _known_fields_only(v, fields[k]) for k, v in value.items() if k in fields}
+    if isinstance(info, inspect.ListType) and isinstance(value, list):
+        return [_known_fields_only(item, info.item_type) for item in value]
+    return value
+
+
+def decode_answer(content: bytes, answer: type[T]) -> T:
+    """The service's answer as ``answer``. The answer Structs forbid unknown fields (they
+    are the server's contract); a newer service that added a field must not break a till
+    that was built against the older one, so unknown fields are dropped and decoding is
+    tried again."""
+    try:
+        return msgspec.json.decode(content, type=answer)
+    except msgspec.ValidationError as error:
+        if "unknown field" not in str(error).lower():
+            raise
+        from msgspec import inspect
+
+        cleaned = _known_fields_only(msgspec.json.decode(content), inspect.type_info(answer))
+        return msgspec.convert(cleaned, answer)
+
+
 # ----------------------------------------------------------------------- transaction ids
 
 
@@ -482,11 +519,11 @@ class PosClient:
 
     async def _get(self, path: str, answer: type[T], params: dict[str, str] | None = None) -> T:
         response = await self._send("GET", path, params=params)
-        return msgspec.json.decode(response.content, type=answer)
+        return decode_answer(response.content, answer)
 
     async def _post(self, path: str, body: msgspec.Struct, answer: type[T]) -> T:
         response = await self._send("POST", path, content=msgspec.json.encode(body))
-        return msgspec.json.decode(response.content, type=answer)
+        return decode_answer(response.content, answer)
 
     def _with_id(self, request: Any) -> Any:
         if not request.client_txn_id:

@@ -557,3 +557,36 @@ async def test_retries_back_off_exponentially_within_bounds_then_give_up_typed()
     assert all(c / 2 <= w <= c for w, c in zip(waits, ceilings, strict=True))
     assert not till.online
     await till.aclose()
+
+
+def test_answers_with_fields_a_newer_service_added_still_decode() -> None:
+    from pos_gateway.client import decode_answer
+    from pos_gateway.schemas import RegistrationOut
+
+    view = {
+        "member_id": 7,
+        "card_number": "8000000000000001",
+        "name": "王芳",
+        "masked_phone": "139****1111",
+        "tier_code": None,
+        "tier_name": None,
+        "points_balance": 10,
+        "points_spendable": 0,
+        "points_value_minor": 0,
+        "stored_value_minor": 0,
+        "stored_value_principal_minor": 0,
+        "stored_value_bonus_minor": 0,
+        "family_parent": False,
+        "nickname": "added later",  # unknown to this till
+    }
+    body = {
+        "member_id": 7,
+        "created": True,
+        "card_number": "8000000000000001",
+        "member": view,
+        "welcome_coupon": "added later",
+    }
+    answer = decode_answer(msgspec.json.encode(body), RegistrationOut)
+    assert answer.member.member_id == 7 and answer.created
+    with pytest.raises(msgspec.ValidationError):  # a missing field is still an error
+        decode_answer(msgspec.json.encode({"member_id": 7}), RegistrationOut)
