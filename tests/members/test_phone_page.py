@@ -192,6 +192,12 @@ async def test_phone_page_signs_in_and_shows_a_scannable_member_code(chain, new_
             assert "林小雨" in text and "138****8888" in text and "13812348888" not in text
             assert "银卡" in text  # the next tier, in the progress line
             assert MEMBER_PIN not in await page.evaluate("document.body.innerHTML")
+            balances = await page.evaluate(
+                "fetch('/api/v1/me/balances', {headers: {authorization: 'Bearer ' + "
+                "sessionStorage.getItem('mp-token')}}).then(r => r.status)"
+            )
+            if balances == 200:  # the loyalty domain's handler is there: the page shows it
+                await page.wait_for("!document.getElementById('balances-card').hidden")
             width = await page.evaluate("document.documentElement.scrollWidth")
             assert width <= 390, "the page must not scroll sideways on a phone"
             await page.screenshot(SCREENSHOT_DIR / "me-phone.png")
