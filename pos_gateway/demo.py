@@ -16,6 +16,7 @@ import logging
 import os
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,9 @@ OPENING_HOUR, CLOSING_HOUR = 9, 21
 KEYS_FILE = Path("var") / "demo-terminal-keys.json"
 
 
-def spread_clock(expected_ops: int, *, days: int = DEMO_DAYS, now: dt.datetime | None = None):
+def spread_clock(
+    expected_ops: int, *, days: int = DEMO_DAYS, now: dt.datetime | None = None
+) -> Callable[[int, int], dt.datetime]:
     """(terminal index, operation number) → the till's local wall-clock time: operation k of
     a till falls k/expected of the way through the last ``days`` days, inside opening
     hours, so each till's history runs forward in time (a refund after its sale)."""
