@@ -814,7 +814,12 @@ class _Working:
             held = units.get(price, 0)
             if per_unit > price or held < count:
                 raise AssertionError("pricing plan takes more than the line holds")
-            units[price] = held - count
+            # A price no unit has any more goes (the order of the prices never matters:
+            # whoever reads them sorts them or sums them).
+            if held == count:
+                del units[price]
+            else:
+                units[price] = held - count
         total = 0
         nets = self.nets
         for line_id, price, count, per_unit in moves:
@@ -826,10 +831,6 @@ class _Working:
             adjustments[promotion_id] = adjustments.get(promotion_id, 0) + taken
             nets[line_id] -= taken
             total += taken
-        for line_id in {entry[0] for entry in moves}:
-            units = units_by_line[line_id]
-            if 0 in units.values():
-                units_by_line[line_id] = {price: count for price, count in units.items() if count}
         return total
 
     def discount_lines(self, promotion_id: str, amount_minor: int, line_ids: Iterable[str]) -> int:
