@@ -73,6 +73,8 @@ class TierProgressOut(msgspec.Struct):
     next_tier_name: str | None
     next_threshold_minor: int | None
     remaining_minor: int | None
+    tier_name_en: str = ""
+    next_tier_name_en: str | None = None
 
 
 class FamilyLinkOut(msgspec.Struct):

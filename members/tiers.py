@@ -102,6 +102,8 @@ class TierProgress:
     next_tier_name: str | None
     next_threshold_minor: int | None
     remaining_minor: int | None
+    tier_name_en: str = ""
+    next_tier_name_en: str | None = None
 
 
 # ------------------------------------------------------------------------------- helpers
@@ -715,6 +717,8 @@ async def tier_progress(member_id: int, as_of: dt.date | None = None) -> TierPro
         next_tier_name=next_tier["name"] if next_tier else None,
         next_threshold_minor=next_tier["threshold_minor"] if next_tier else None,
         remaining_minor=max(0, next_tier["threshold_minor"] - spend) if next_tier else None,
+        tier_name_en=current["name_en"] if current else "",
+        next_tier_name_en=next_tier["name_en"] if next_tier else None,
     )
 
 
