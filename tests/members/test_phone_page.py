@@ -211,7 +211,8 @@ async def test_phone_page_signs_in_and_shows_a_scannable_member_code(chain, new_
             await page.evaluate("document.getElementById('lang').click()")
             await page.wait_for("document.body.innerText.includes('Show at the counter')")
             await page.wait_for(
-                "document.getElementById('progress-text').textContent.includes('more to reach')"
+                "document.getElementById('progress-text').textContent"
+                ".includes('more to reach Silver')"
             )
             await page.screenshot(SCREENSHOT_DIR / "me-phone-en.png")
             await page.evaluate("document.getElementById('signout').click()")
