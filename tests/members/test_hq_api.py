@@ -3,6 +3,8 @@ operations by role, cancelling a membership, tiers, family and merge over HTTP."
 
 from __future__ import annotations
 
+import logging
+
 from members.tables import Card, Member
 from tests import factories
 
@@ -26,15 +28,16 @@ async def _register(client, headers, phone: str, store: str = "SH001", **extra) 
     return response.json()
 
 
-async def test_search_masks_phones_for_non_managers_and_keeps_store_scope(client, chain):
+async def test_search_masks_phones_for_non_managers_and_keeps_store_scope(client, chain, caplog):
+    caplog.set_level(logging.INFO)
     await _staff(chain)
     admin = await factories.sign_in(client, "H0001")
     cashier = await factories.sign_in(client, "C1")
     manager = await factories.sign_in(client, "M1")
     other_manager = await factories.sign_in(client, "M2")
-    first = await _register(client, cashier, "13812345678", payment_pin="1234")
+    first = await _register(client, cashier, "13812345678", payment_pin="9753")
     assert first["created"] and first["card"]["status"] == "active"
-    assert "1234" not in str(first)
+    assert "9753" not in str(first)
     again = await _register(client, admin, "+86 138 1234 5678")
     assert again == {**first, "created": False}
     await _register(client, admin, "13987654321", store="SH002")
@@ -60,6 +63,9 @@ async def test_search_masks_phones_for_non_managers_and_keeps_store_scope(client
     )
     assert bad.status_code == 400 and bad.json()["code"] == "invalid_phone"
     assert await Member.count() == 2
+    audit = await client.get("/api/v1/hq/audit", headers=admin)
+    assert audit.status_code == 200 and "member.register" in audit.text
+    assert "9753" not in audit.text and "9753" not in caplog.text
     typo = await client.post(
         "/api/v1/hq/members",
         headers=admin,
