@@ -113,9 +113,11 @@ class CounterController(Controller):
         view = None
         points = value = 0
         if priced.member is not None:
-            from pos_gateway.pricing import member_view
+            from pos_gateway.pricing import member_view_and_balances
 
-            view = await member_view(priced.member.ref, priced.member.account_member_id)
+            view, _ = await member_view_and_balances(
+                priced.member.ref, priced.member.account_member_id, at=priced.occurred_at
+            )
             points, value = max_redeemable(
                 priced.total_minor, view.points_spendable, priced.program
             )

@@ -33,8 +33,6 @@ _KINDS: dict[str, tuple[type[msgspec.Struct], Callable[..., Awaitable[Answer]]]]
 
 def _parse(kind: str, body: dict[str, Any]) -> msgspec.Struct:
     struct, _ = _KINDS[kind]
-    if kind == "sale":
-        body = {**body, "offline": True}
     try:
         return msgspec.convert(body, struct, strict=False)
     except msgspec.ValidationError as error:
@@ -48,7 +46,10 @@ async def post_batch(terminal: TerminalIdentity, batch: schemas.BatchIn) -> sche
         txn_id = item.body.get("client_txn_id") if isinstance(item.body, dict) else None
         try:
             request = _parse(item.kind, item.body)
-            answer = await _KINDS[item.kind][1](terminal, request)
+            if item.kind == "sale":
+                answer = await post_sale(terminal, request, via_batch=True)  # type: ignore[arg-type]
+            else:
+                answer = await _KINDS[item.kind][1](terminal, request)
         except DomainError as error:
             counts["rejected"] += 1
             await _record_rejection(terminal, batch.batch_id, index, item, txn_id, error)

@@ -19,10 +19,11 @@ from loyalty.earning import check_redemption, expiry_date
 from loyalty.points import Source, points_summary
 from loyalty.stored_value import stored_value_summary
 from memberpos.clock import utc_now
+from memberpos.db import is_sqlite
 from memberpos.money import allocate
 from members import family, tiers
 from members.registration import verify_payment_pin
-from members.tables import Outbox
+from members.tables import Member, Outbox
 from pos_gateway import schemas
 from pos_gateway.errors import (
     ChangeNotCash,
@@ -52,6 +53,7 @@ class PreparedSale:
     points_value_minor: int
     stored_value_minor: int
     change_minor: int
+    via_batch: bool = False
 
 
 def _check_payments(request: schemas.SaleIn, total: int) -> tuple[int, int, int, int]:
@@ -153,6 +155,8 @@ async def apply_sale(prepared: PreparedSale) -> Outcome:
     member = priced.member
     now = utc_now()
     at = priced.occurred_at
+    if member is not None:
+        await lock_members(member.ref.member_id, member.account_member_id)
     sale_no = await next_number(terminal.terminal_id, priced.business_date)
     source = Source("sale", sale_no, terminal.store_id, priced.cashier_id)
 
@@ -258,7 +262,7 @@ async def apply_sale(prepared: PreparedSale) -> Outcome:
             occurred_at=at,
             received_at=now,
             business_date=priced.business_date,
-            offline=request.offline,
+            offline=request.offline or prepared.via_batch,
             currency=priced.priced.currency,
             gross_minor=priced.priced.gross_minor,
             discount_minor=priced.priced.discount_minor,
@@ -463,12 +467,35 @@ def promotions_out(priced: PricedSale, locale: str) -> list[schemas.PromotionOut
     ]
 
 
-async def post_sale(terminal: TerminalIdentity, request: schemas.SaleIn) -> Answer:
+async def post_sale(
+    terminal: TerminalIdentity, request: schemas.SaleIn, *, via_batch: bool = False
+) -> Answer:
+    """Book a sale exactly once. ``via_batch``: uploaded from the till's offline queue (the
+    sale is marked offline; the request is hashed as the till sent it, so a sale booked
+    online whose answer was lost and that then went out in a batch is a replay)."""
+
+    async def prepare() -> PreparedSale:
+        prepared = await prepare_sale(terminal, request)
+        prepared.via_batch = via_batch
+        return prepared
+
     return await run_once(
         terminal_id=terminal.terminal_id,
         client_txn_id=request.client_txn_id,
         operation="sale",
         request=request,
-        prepare=lambda: prepare_sale(terminal, request),
+        prepare=prepare,
         apply=apply_sale,
     )
+
+
+async def lock_members(*member_ids: int | None) -> None:
+    """Lock the members a posting touches, lowest id first, before any of their accounts:
+    every sale and refund then takes a member's rows in one order (member, points, stored
+    value, tier), so two tills serving one family never deadlock. SQLite's single writer
+    needs no row locks."""
+    wanted = sorted({member_id for member_id in member_ids if member_id})
+    if wanted and not is_sqlite():
+        await (
+            Member.select(Member.id).where(Member.id.is_in(wanted)).order_by(Member.id).lock_rows()
+        )

@@ -26,7 +26,11 @@ ReceiptFormat = Literal["none", "text", "escpos"]
 
 
 class Struct(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=False, kw_only=True):
-    pass
+    """A request: an unknown field is a 400 naming it."""
+
+
+class Out(msgspec.Struct, kw_only=True):
+    """An answer: tills decode it leniently, so a field added later breaks no older till."""
 
 
 # ------------------------------------------------------------------------------ requests
@@ -210,7 +214,7 @@ class ResolutionIn(Struct):
 # ------------------------------------------------------------------------------- answers
 
 
-class MemberView(Struct):
+class MemberView(Out):
     """What a cashier may see of a member."""
 
     member_id: int
@@ -228,7 +232,7 @@ class MemberView(Struct):
     family_parent: bool = False  # points earn into, and stored value comes from, a parent
 
 
-class PricedLineOut(Struct):
+class PricedLineOut(Out):
     line_no: int
     sku: str
     name: str
@@ -241,7 +245,7 @@ class PricedLineOut(Struct):
     adjustments: list[dict]  # [{promotion_id, amount_minor}]
 
 
-class PromotionOut(Struct):
+class PromotionOut(Out):
     promotion_id: str
     name: str
     amount_minor: int
@@ -249,7 +253,7 @@ class PromotionOut(Struct):
     coupon_code: str | None = None
 
 
-class QuoteOut(Struct):
+class QuoteOut(Out):
     currency: str
     lines: list[PricedLineOut]
     applied: list[PromotionOut]
@@ -264,7 +268,7 @@ class QuoteOut(Struct):
     max_points_value_minor: int
 
 
-class BalancesOut(Struct):
+class BalancesOut(Out):
     points_balance: int
     points_spendable: int
     points_pending: int
@@ -273,7 +277,7 @@ class BalancesOut(Struct):
     stored_value_bonus_minor: int
 
 
-class SaleOut(Struct):
+class SaleOut(Out):
     sale_no: str
     client_txn_id: str
     business_date: str
@@ -298,7 +302,7 @@ class SaleOut(Struct):
     receipt_escpos_b64: str | None = None
 
 
-class RefundOut(Struct):
+class RefundOut(Out):
     refund_no: str
     sale_no: str
     client_txn_id: str
@@ -316,7 +320,7 @@ class RefundOut(Struct):
     receipt_escpos_b64: str | None = None
 
 
-class TopUpOut(Struct):
+class TopUpOut(Out):
     top_up_no: str
     client_txn_id: str
     amount_minor: int
@@ -326,20 +330,20 @@ class TopUpOut(Struct):
     receipt_escpos_b64: str | None = None
 
 
-class RegistrationOut(Struct):
+class RegistrationOut(Out):
     member_id: int
     created: bool  # False: the phone was already a member; this is them
     card_number: str | None
     member: MemberView
 
 
-class CardOperationOut(Struct):
+class CardOperationOut(Out):
     card_number: str
     status: str
     new_card_number: str | None = None
 
 
-class PackageOut(Struct):
+class PackageOut(Out):
     reference: str
     client_txn_id: str
     package_id: int
@@ -350,7 +354,7 @@ class PackageOut(Struct):
     value_left_minor: int
 
 
-class BatchItemOut(Struct):
+class BatchItemOut(Out):
     index: int
     kind: str
     client_txn_id: str | None
@@ -360,7 +364,7 @@ class BatchItemOut(Struct):
     error: dict | None = None  # problem details: code, title, detail
 
 
-class BatchOut(Struct):
+class BatchOut(Out):
     batch_id: str
     applied: int
     replayed: int
