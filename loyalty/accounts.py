@@ -81,6 +81,34 @@ async def lock_stored_value_account(account_id: int) -> dict:
     return row
 
 
+async def lock_points_account_of(member_id: int) -> dict:
+    """The member's points account (id, balance, debt), opened if need be and locked like
+    :func:`lock_points_account`: the lookup and the lock in one round trip."""
+    query = PointsAccount.select(PointsAccount.id, PointsAccount.balance, PointsAccount.debt).where(
+        PointsAccount.member == member_id
+    )
+    if not is_sqlite():
+        query = query.lock_rows()
+    row = await query.first()
+    if row is not None:
+        return row
+    return await lock_points_account(await points_account_id(member_id))
+
+
+async def lock_stored_value_account_of(member_id: int) -> dict:
+    """The member's stored-value account (id, principal, bonus), opened if need be and locked
+    like :func:`lock_stored_value_account`: the lookup and the lock in one round trip."""
+    query = StoredValueAccount.select(
+        StoredValueAccount.id, StoredValueAccount.principal, StoredValueAccount.bonus
+    ).where(StoredValueAccount.member == member_id)
+    if not is_sqlite():
+        query = query.lock_rows()
+    row = await query.first()
+    if row is not None:
+        return row
+    return await lock_stored_value_account(await stored_value_account_id(member_id))
+
+
 async def store_time_zone(store_id: int | None) -> str:
     """The store's IANA zone, or the chain's (settings) when there is no store. Read each
     time (one primary-key lookup): a cache per process would miss a zone HQ corrects."""

@@ -25,7 +25,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from loyalty.accounts import local_date, lock_points_account, points_account_id
+from loyalty.accounts import local_date, lock_points_account, lock_points_account_of
 from loyalty.errors import InsufficientPoints, InvalidAmount
 from loyalty.tables import PointsAccount, PointsEntry, PointsLot, PointsLotUse
 from memberpos.clock import utc_now
@@ -159,8 +159,8 @@ async def _credit(
     detail: dict[str, Any] | None = None,
 ) -> PointsPosting:
     async with transaction():
-        account_id = await points_account_id(member_id)
-        account = await lock_points_account(account_id)
+        account = await lock_points_account_of(member_id)
+        account_id = account["id"]
         if (done := await _existing(account_id, source, kind)) is not None:
             return done
         repaid = min(points, account["debt"])
@@ -207,8 +207,8 @@ async def adjust(
     if points > 0:
         return await _credit(member_id, points, source, "adjust", at, at, expires_on, detail)
     async with transaction():
-        account_id = await points_account_id(member_id)
-        account = await lock_points_account(account_id)
+        account = await lock_points_account_of(member_id)
+        account_id = account["id"]
         if (done := await _existing(account_id, source, "adjust")) is not None:
             return done
         lots = _soonest_first(
@@ -266,8 +266,8 @@ async def spend(member_id: int, points: int, source: Source, *, at: dt.datetime)
     if points <= 0:
         raise InvalidAmount("Points spent must be positive", field="points")
     async with transaction():
-        account_id = await points_account_id(member_id)
-        account = await lock_points_account(account_id)
+        account = await lock_points_account_of(member_id)
+        account_id = account["id"]
         if (done := await _existing(account_id, source, "spend")) is not None:
             return done
         today = await local_date(at, source.store_id)
@@ -298,8 +298,8 @@ async def reverse_earn(
     if points <= 0:
         raise InvalidAmount("Points to reverse must be positive", field="points")
     async with transaction():
-        account_id = await points_account_id(member_id)
-        account = await lock_points_account(account_id)
+        account = await lock_points_account_of(member_id)
+        account_id = account["id"]
         if (done := await _existing(account_id, source, "earn_reversal")) is not None:
             return done
         earned = (
@@ -351,8 +351,8 @@ async def return_spent(
     if points <= 0:
         raise InvalidAmount("Points to give back must be positive", field="points")
     async with transaction():
-        account_id = await points_account_id(member_id)
-        account = await lock_points_account(account_id)
+        account = await lock_points_account_of(member_id)
+        account_id = account["id"]
         if (done := await _existing(account_id, source, "spend_return")) is not None:
             return done
         spent = (

@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from loyalty.accounts import lock_stored_value_account, stored_value_account_id
+from loyalty.accounts import lock_stored_value_account_of
 from loyalty.errors import (
     DailyLimitExceeded,
     InsufficientStoredValue,
@@ -158,8 +158,8 @@ async def top_up(
     if amount_minor <= 0:
         raise InvalidAmount(field="amount_minor")
     async with transaction():
-        account_id = await stored_value_account_id(member_id)
-        account = await lock_stored_value_account(account_id)
+        account = await lock_stored_value_account_of(member_id)
+        account_id = account["id"]
         if (done := await _existing(account_id, source, "top_up")) is not None:
             return done
         bonus, _rule = await bonus_for(amount_minor, at)
@@ -198,8 +198,8 @@ async def spend(
     if amount_minor <= 0:
         raise InvalidAmount(field="amount_minor")
     async with transaction():
-        account_id = await stored_value_account_id(member_id)
-        account = await lock_stored_value_account(account_id)
+        account = await lock_stored_value_account_of(member_id)
+        account_id = account["id"]
         if (done := await _existing(account_id, source, "spend")) is not None:
             return done
         if daily_limit_minor:
@@ -240,8 +240,8 @@ async def return_spend(
     if amount_minor <= 0:
         raise InvalidAmount(field="amount_minor")
     async with transaction():
-        account_id = await stored_value_account_id(member_id)
-        account = await lock_stored_value_account(account_id)
+        account = await lock_stored_value_account_of(member_id)
+        account_id = account["id"]
         if (done := await _existing(account_id, source, "spend_return")) is not None:
             return done
         spent = await _existing(account_id, original, "spend")
@@ -281,8 +281,8 @@ async def refund_top_up(
     """Returns the unspent principal of a top-up (at most what it paid in) and takes back its
     bonus (as much as is left). The cash handed back is ``-principal_delta``."""
     async with transaction():
-        account_id = await stored_value_account_id(member_id)
-        account = await lock_stored_value_account(account_id)
+        account = await lock_stored_value_account_of(member_id)
+        account_id = account["id"]
         if (done := await _existing(account_id, source, "top_up_refund")) is not None:
             return done
         paid_in = await _existing(account_id, original, "top_up")
@@ -324,8 +324,8 @@ async def adjust(
     if principal_minor == 0 and bonus_minor == 0:
         raise InvalidAmount("An adjustment must change the balance", field="principal_minor")
     async with transaction():
-        account_id = await stored_value_account_id(member_id)
-        account = await lock_stored_value_account(account_id)
+        account = await lock_stored_value_account_of(member_id)
+        account_id = account["id"]
         if (done := await _existing(account_id, source, "adjust")) is not None:
             return done
         return await _post(

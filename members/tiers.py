@@ -672,28 +672,38 @@ async def buy_paid_tier(
 # ------------------------------------------------------------------------ what they give
 
 
-async def tier_benefits(member_id: int) -> TierBenefits:
-    """The points multiplier and tier discount for pricing and loyalty (one query)."""
-    row = (
-        await Member.select(
-            Member.tier.code.as_alias("code"),
-            Member.tier.name.as_alias("name"),
-            Member.tier.points_multiplier_bp.as_alias("multiplier"),
-            Member.tier.discount_bp.as_alias("discount"),
-        )
-        .where(Member.id == member_id)
-        .first()
+def benefit_columns() -> tuple[Any, ...]:
+    """The columns of a ``Member.select`` that :func:`benefits_from_row` reads: a caller that
+    reads the member row anyway gets the tier's benefits from the same query."""
+    return (
+        Member.tier.code.as_alias("tier_code"),
+        Member.tier.name.as_alias("tier_name"),
+        Member.tier.points_multiplier_bp.as_alias("tier_multiplier"),
+        Member.tier.discount_bp.as_alias("tier_discount"),
     )
-    if row is None:
-        raise UnknownMember(field="member_id")
-    if row["code"] is None:
+
+
+async def benefits_from_row(row: dict[str, Any]) -> TierBenefits:
+    """The benefits of a member row read with :func:`benefit_columns` (a member without a
+    tier has the entry tier's)."""
+    if row["tier_code"] is None:
         entry = _entry_tier(await _all_tiers())
         if entry is None:
             return TierBenefits(None, "", 10_000, 0)
         return TierBenefits(
             entry["code"], entry["name"], entry["points_multiplier_bp"], entry["discount_bp"]
         )
-    return TierBenefits(row["code"], row["name"], row["multiplier"], row["discount"])
+    return TierBenefits(
+        row["tier_code"], row["tier_name"], row["tier_multiplier"], row["tier_discount"]
+    )
+
+
+async def tier_benefits(member_id: int) -> TierBenefits:
+    """The points multiplier and tier discount for pricing and loyalty (one query)."""
+    row = await Member.select(*benefit_columns()).where(Member.id == member_id).first()
+    if row is None:
+        raise UnknownMember(field="member_id")
+    return await benefits_from_row(row)
 
 
 async def tier_progress(member_id: int, as_of: dt.date | None = None) -> TierProgress:

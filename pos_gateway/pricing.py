@@ -229,6 +229,7 @@ async def member_context(identification: schemas.MemberIn, at: dt.datetime) -> M
             Member.consent_sms_at,
             Member.consent_email_at,
             Member.consent_push_at,
+            *tiers.benefit_columns(),
         )
         .where(Member.id == ref.member_id)
         .first()
@@ -243,7 +244,7 @@ async def member_context(identification: schemas.MemberIn, at: dt.datetime) -> M
     return MemberContext(
         ref=ref,
         account_member_id=await family.points_owner(ref.member_id),
-        tier=await tiers.tier_benefits(ref.member_id),
+        tier=await tiers.benefits_from_row(row),
         birthday=row["birthday"],
         consents=consents,
         phone=row["phone"],
@@ -355,7 +356,7 @@ async def price(
         is_first_purchase=bool(context_member and context_member.is_first_purchase),
         staff_manual_discount_limit_bp=limit_bp,
     )
-    promotions = await service.active_promotions(terminal.store_id, occurred_at)
+    promotions, policy = await service.promotions_and_policy(terminal.store_id, occurred_at)
     presented = (
         await service.coupons_for_sale(
             coupons,
@@ -381,7 +382,7 @@ async def price(
         promotions,
         presented,
         manual_discounts,
-        await service.stacking_policy(),
+        policy,
     )
     program = await load_program()
     earn = earning.EarnResult(0, ())
@@ -439,11 +440,13 @@ async def member_view_and_balances(
     program: Program | None = None,
     benefits: tiers.TierBenefits | None = None,
     at: dt.datetime | None = None,
+    stored: dict[str, int] | None = None,
 ) -> tuple[schemas.MemberView, schemas.BalancesOut]:
-    """The cashier's view and the balances after a posting, from one read of each account."""
+    """The cashier's view and the balances after a posting, from one read of each account
+    (``stored``: the stored-value summary the caller has just written, read no more)."""
     owner = account_member_id or await family.points_owner(ref.member_id)
     points = await points_summary(owner, at)
-    stored = await stored_value_summary(owner)
+    stored = stored or await stored_value_summary(owner)
     program = program or await load_program()
     benefits = benefits or await tiers.tier_benefits(ref.member_id)
     balances = schemas.BalancesOut(

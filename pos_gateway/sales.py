@@ -178,6 +178,7 @@ async def apply_sale(prepared: PreparedSale) -> Outcome:
     )
     tier_change = None
     points_available_from = None
+    stored_after: dict[str, int] | None = None  # the account as this sale's spend left it
     if member is not None:
         owner = member.account_member_id
         if prepared.points_used:
@@ -192,7 +193,7 @@ async def apply_sale(prepared: PreparedSale) -> Outcome:
                     business_date=priced.business_date,
                     at=at,
                 )
-            await stored_value.spend(
+            spent = await stored_value.spend(
                 owner,
                 prepared.stored_value_minor,
                 source,
@@ -201,6 +202,12 @@ async def apply_sale(prepared: PreparedSale) -> Outcome:
                 order=priced.program.stored_value_order,
                 daily_limit_minor=priced.program.daily_spend_limit_minor,
             )
+            if not spent.replayed:
+                stored_after = {
+                    "principal": spent.principal_after,
+                    "bonus": spent.bonus_after,
+                    "balance": spent.balance_after,
+                }
         if priced.earn.points > 0:
             available = at + dt.timedelta(days=priced.program.pending_days)
             points_available_from = available
@@ -344,6 +351,7 @@ async def apply_sale(prepared: PreparedSale) -> Outcome:
             program=priced.program,
             benefits=member.tier if tier_change is None else None,
             at=at,
+            stored=stored_after,
         )
         await _tell_member(member, sale_no, priced, prepared, balances)
     answer = schemas.SaleOut(
