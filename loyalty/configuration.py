@@ -165,7 +165,16 @@ async def create_earning_rule(
             raise Conflict(f"An earning rule {code!r} exists already", field="code")
         row = await _earning_rule(values["code"])
         await audit.record(actor, "create", "earning_rule", values["code"], after=row)
+        await _rules_changed()
     return row
+
+
+async def _rules_changed() -> None:
+    """In the change's transaction: every process reads the earning rules afresh (their
+    per-process copy is kept by configuration generation, ``loyalty.earning.active_rules``)."""
+    from promotions.service import bump_generation
+
+    await bump_generation(definitions_changed=False)
 
 
 async def update_earning_rule(
@@ -185,6 +194,7 @@ async def update_earning_rule(
             ).where(EarningRule.code == code)
         after = await _earning_rule(code)
         await audit.record(actor, "update", "earning_rule", code, before=before, after=after)
+        await _rules_changed()
     return after
 
 

@@ -15,6 +15,7 @@ import calendar
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from loyalty.errors import RedemptionRefused
 from loyalty.program import Program
@@ -56,15 +57,46 @@ class EarnResult:
     lines: tuple[LinePoints, ...]
 
 
-async def active_rules(at: dt.datetime) -> list[Rule]:
-    rows = await EarningRule.select(
-        EarningRule.code, EarningRule.scope, EarningRule.target, EarningRule.multiplier_bp
-    ).where(
-        (EarningRule.active == True)  # noqa: E712
-        & (EarningRule.valid_from <= at)
-        & (EarningRule.valid_to.is_null() | (EarningRule.valid_to > at))
-    )
-    return [Rule(**row) for row in rows]
+_cached_rules: tuple[int, list[dict[str, Any]]] | None = None  # (generation, active rows)
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
+
+
+async def active_rules(at: dt.datetime, *, generation: int | None = None) -> list[Rule]:
+    """The rules in force at ``at``. ``generation``: the configuration generation the caller
+    has just read (see ``loyalty.program.load_program``): every change of the rules bumps
+    it, so the active rules this process read under it are served without a query, and the
+    ones in force at ``at`` picked from them."""
+    global _cached_rules
+    if generation is None:
+        rows = await EarningRule.select(
+            EarningRule.code, EarningRule.scope, EarningRule.target, EarningRule.multiplier_bp
+        ).where(
+            (EarningRule.active == True)  # noqa: E712
+            & (EarningRule.valid_from <= at)
+            & (EarningRule.valid_to.is_null() | (EarningRule.valid_to > at))
+        )
+        return [Rule(**row) for row in rows]
+    if _cached_rules is None or _cached_rules[0] != generation:
+        rows = await EarningRule.select(
+            EarningRule.code,
+            EarningRule.scope,
+            EarningRule.target,
+            EarningRule.multiplier_bp,
+            EarningRule.valid_from,
+            EarningRule.valid_to,
+        ).where(EarningRule.active == True)  # noqa: E712
+        _cached_rules = (generation, rows)
+    moment = _aware(at)
+    return [
+        Rule(row["code"], row["scope"], row["target"], row["multiplier_bp"])
+        for row in _cached_rules[1]
+        if row["valid_from"] is not None
+        and _aware(row["valid_from"]) <= moment
+        and (row["valid_to"] is None or _aware(row["valid_to"]) > moment)
+    ]
 
 
 def _rule_for(line: EarnLine, rules: Sequence[Rule]) -> Rule | None:

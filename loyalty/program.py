@@ -7,6 +7,7 @@ from typing import Any
 
 from loyalty.tables import LoyaltyProgram
 from memberpos.clock import utc_now
+from memberpos.db import transaction
 
 
 @dataclass(frozen=True)
@@ -34,22 +35,38 @@ class Program:
 PROGRAM_FIELDS = tuple(f.name for f in fields(Program))
 
 
-async def load_program() -> Program:
+_cached: tuple[int, Program] | None = None  # (configuration generation, program)
+
+
+async def load_program(*, generation: int | None = None) -> Program:
+    """The program. ``generation``: the configuration generation the caller has just read
+    (``promotions.service.promotions_and_policy``); every change of the program bumps it in
+    the change's transaction, so the copy this process read under the same generation is
+    the program as it stands, and no query is made."""
+    global _cached
+    if generation is not None and _cached is not None and _cached[0] == generation:
+        return _cached[1]
     row = await LoyaltyProgram.select().where(LoyaltyProgram.id == 1).first()
-    if row is None:
-        return Program()
-    return Program(**{name: row[name] for name in PROGRAM_FIELDS})
+    program = Program() if row is None else Program(**{n: row[n] for n in PROGRAM_FIELDS})
+    if generation is not None:
+        _cached = (generation, program)
+    return program
 
 
 async def save_program(changes: dict[str, Any]) -> Program:
-    """Creates the row on first change; the caller audits."""
-    current = await load_program()
-    values = {**{name: getattr(current, name) for name in PROGRAM_FIELDS}, **changes}
-    if await LoyaltyProgram.exists().where(LoyaltyProgram.id == 1):
-        await LoyaltyProgram.update(
-            {LoyaltyProgram._meta.get_column_by_name(k): v for k, v in values.items()}
-            | {LoyaltyProgram.updated_at: utc_now()}
-        ).where(LoyaltyProgram.id == 1)
-    else:
-        await LoyaltyProgram.insert(LoyaltyProgram(id=1, updated_at=utc_now(), **values)).run()
+    """Creates the row on first change; the caller audits. Bumps the configuration
+    generation in the same transaction (every process then reads the program afresh)."""
+    from promotions.service import bump_generation
+
+    async with transaction():
+        current = await load_program()
+        values = {**{name: getattr(current, name) for name in PROGRAM_FIELDS}, **changes}
+        if await LoyaltyProgram.exists().where(LoyaltyProgram.id == 1):
+            await LoyaltyProgram.update(
+                {LoyaltyProgram._meta.get_column_by_name(k): v for k, v in values.items()}
+                | {LoyaltyProgram.updated_at: utc_now()}
+            ).where(LoyaltyProgram.id == 1)
+        else:
+            await LoyaltyProgram.insert(LoyaltyProgram(id=1, updated_at=utc_now(), **values)).run()
+        await bump_generation(definitions_changed=False)
     return Program(**values)

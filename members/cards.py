@@ -128,6 +128,10 @@ async def _card_row(number: str) -> dict[str, Any]:
             Card.status,
             Card.member.id.as_alias("member_id"),
             Card.member.status.as_alias("member_status"),
+            Card.member.phone.as_alias("member_phone"),
+            Card.member.name.as_alias("member_name"),
+            Card.member.tier.as_alias("member_tier"),
+            Card.member.home_store.as_alias("member_home_store"),
         )
         .where(Card.number == number)
         .first()
@@ -198,8 +202,16 @@ async def find_member(
     if card_number:
         number = check_card_number(card_number)
         card = await _card_row(number)
-        _refuse_unusable(card)
-        return await _member_ref(card["member_id"], card["id"], number)
+        _refuse_unusable(card)  # the member is active: the card row carries the rest
+        return MemberRef(
+            member_id=card["member_id"],
+            card_id=card["id"],
+            card_number=number,
+            masked_phone=mask(card["member_phone"]),
+            name=card["member_name"],
+            tier_id=card["member_tier"],
+            home_store_id=card["member_home_store"],
+        )
     if phone:
         normalised = normalise_phone(phone)
         member = await member_by_phone(normalised)

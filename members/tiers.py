@@ -138,6 +138,29 @@ async def _all_tiers() -> dict[int, dict[str, Any]]:
     return {row["id"]: row for row in rows}
 
 
+_cached_tiers: tuple[int, dict[int, dict[str, Any]]] | None = None  # (generation, tiers)
+
+
+async def _tiers_at(generation: int | None) -> dict[int, dict[str, Any]]:
+    """:func:`_all_tiers`, served from this process's copy when ``generation`` (the
+    configuration generation the caller has just read, ``promotions.service``) is the one
+    it was read under: every change of a tier bumps it in the change's transaction.
+    Read-only: the rows are shared."""
+    global _cached_tiers
+    if generation is None:
+        return await _all_tiers()
+    if _cached_tiers is None or _cached_tiers[0] != generation:
+        _cached_tiers = (generation, await _all_tiers())
+    return _cached_tiers[1]
+
+
+async def _tiers_changed() -> None:
+    """In the change's transaction: every process reads the tiers afresh."""
+    from promotions.service import bump_generation
+
+    await bump_generation(definitions_changed=False)
+
+
 def _spend_tiers(tiers: dict[int, dict[str, Any]]) -> list[dict[str, Any]]:
     """Active tiers reached by spend, lowest rank first."""
     return sorted(
@@ -308,6 +331,7 @@ async def create_tier(
         _check_order([*await Tier.select(), values])
         await Tier.insert(Tier(**values, created_at=utc_now())).run()
         await audit.record(actor, "tier.create", "tier", code, after=values)
+        await _tiers_changed()
     return await get_tier(code)
 
 
@@ -323,6 +347,7 @@ async def update_tier(actor: Actor, code: str, changes: dict[str, Any]) -> dict[
         values = {Tier._meta.get_column_by_name(k): v for k, v in changes.items()}
         if values:
             await Tier.update(values).where(Tier.id == before["id"])
+            await _tiers_changed()
         diff = audit.changed_fields(before, changes)
         await audit.record(
             actor,
@@ -370,6 +395,8 @@ async def on_qualifying_spend(
     store_id: int,
     business_date: dt.date,
     occurred_at: dt.datetime,
+    *,
+    config_generation: int | None = None,
 ) -> TierChange | None:
     """Record a sale's (or, negative, a refund's) qualifying spend and upgrade the member
     when the rolling sum now reaches a higher tier; the upgrade commits with the sale.
@@ -378,7 +405,8 @@ async def on_qualifying_spend(
     It locks the member row on PostgreSQL, so two tills selling to one member at once
     cannot both miss the threshold they cross together. A replay of the same source
     (kind, id) records nothing and returns None. A refund never downgrades here; the
-    nightly ``review_tiers`` does.
+    nightly ``review_tiers`` does. ``config_generation``: the configuration generation the
+    caller read (the tiers then come from this process's copy, see :func:`_tiers_at`).
     """
     if not source_kind or not source_id:
         raise InvalidInput("A qualifying spend needs its source kind and id", field="source_id")
@@ -406,7 +434,7 @@ async def on_qualifying_spend(
         )
         if not inserted or amount_minor <= 0 or member["status"] != "active":
             return None
-        tiers = await _all_tiers()
+        tiers = await _tiers_at(config_generation)
         spend = await rolling_spend(member_id, business_date)
         qualified = _qualified(_spend_tiers(tiers), spend)
         if qualified is None or qualified["rank"] <= _rank(tiers, member["tier"]):
@@ -683,11 +711,13 @@ def benefit_columns() -> tuple[Any, ...]:
     )
 
 
-async def benefits_from_row(row: dict[str, Any]) -> TierBenefits:
+async def benefits_from_row(
+    row: dict[str, Any], *, config_generation: int | None = None
+) -> TierBenefits:
     """The benefits of a member row read with :func:`benefit_columns` (a member without a
-    tier has the entry tier's)."""
+    tier has the entry tier's). ``config_generation``: see :func:`_tiers_at`."""
     if row["tier_code"] is None:
-        entry = _entry_tier(await _all_tiers())
+        entry = _entry_tier(await _tiers_at(config_generation))
         if entry is None:
             return TierBenefits(None, "", 10_000, 0)
         return TierBenefits(

@@ -82,6 +82,9 @@ class PricedSale:
     manager_id: int | None = None
     price_overridden: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
+    # the configuration generation pricing read (promotions.service.promotions_and_policy):
+    # the sale reads the tiers under it too
+    config_generation: int | None = None
 
     @property
     def total_minor(self) -> int:
@@ -216,7 +219,9 @@ def _salespeople(
     return result
 
 
-async def member_context(identification: schemas.MemberIn, at: dt.datetime) -> MemberContext:
+async def member_context(
+    identification: schemas.MemberIn, at: dt.datetime, *, config_generation: int | None = None
+) -> MemberContext:
     ref = await find_member(
         card_number=identification.card_number,
         qr_token=identification.qr_token,
@@ -244,7 +249,7 @@ async def member_context(identification: schemas.MemberIn, at: dt.datetime) -> M
     return MemberContext(
         ref=ref,
         account_member_id=await family.points_owner(ref.member_id),
-        tier=await tiers.benefits_from_row(row),
+        tier=await tiers.benefits_from_row(row, config_generation=config_generation),
         birthday=row["birthday"],
         consents=consents,
         phone=row["phone"],
@@ -303,6 +308,11 @@ async def price(
 ) -> PricedSale:
     local, occurred_at = sale_times(local_time, terminal.time_zone)
     business_date = local.date()
+    # First: the generation read with the promotions versions the program, the earning
+    # rules and the tiers read below (each then served from this process's copy).
+    promotions, policy, generation = await service.promotions_and_policy(
+        terminal.store_id, occurred_at
+    )
     products = await load_products([line.sku for line in lines], terminal.store_id, business_date)
     wanted_staff = {p.employee_no for line in lines for p in line.salespeople}
     if cashier_employee_no:
@@ -318,7 +328,9 @@ async def price(
         limit_bp = cashier["manual_discount_limit_bp"]
     salespeople = _salespeople(lines, staff)
 
-    context_member = await member_context(member, occurred_at) if member else None
+    context_member = (
+        await member_context(member, occurred_at, config_generation=generation) if member else None
+    )
     unit_prices = []
     overridden = False
     for line in lines:
@@ -356,7 +368,6 @@ async def price(
         is_first_purchase=bool(context_member and context_member.is_first_purchase),
         staff_manual_discount_limit_bp=limit_bp,
     )
-    promotions, policy = await service.promotions_and_policy(terminal.store_id, occurred_at)
     presented = (
         await service.coupons_for_sale(
             coupons,
@@ -384,7 +395,7 @@ async def price(
         manual_discounts,
         policy,
     )
-    program = await load_program()
+    program = await load_program(generation=generation)
     earn = earning.EarnResult(0, ())
     if context_member is not None:
         by_id = {line.line_id: line for line in priced.lines}
@@ -401,7 +412,7 @@ async def price(
         ]
         earn = earning.points_for_lines(
             earn_lines,
-            await earning.active_rules(occurred_at),
+            await earning.active_rules(occurred_at, generation=generation),
             program,
             tier_multiplier_bp=context_member.tier.points_multiplier_bp,
             paid_with_points_minor=paid_with_points_minor,
@@ -423,6 +434,7 @@ async def price(
         cashier_id=cashier_id,
         manager_id=manager_id,
         price_overridden=overridden,
+        config_generation=generation,
     )
 
 

@@ -230,6 +230,7 @@ async def apply_sale(prepared: PreparedSale) -> Outcome:
                 terminal.store_id,
                 priced.business_date,
                 at,
+                config_generation=priced.config_generation,
             )
             if change is not None:
                 tier_change = {

@@ -94,7 +94,9 @@ async def ensure_settings() -> None:
 
 async def bump_generation(*, definitions_changed: bool) -> None:
     """Tell every process its cache is stale (in the caller's transaction). A random new
-    number, not +1, so a database emptied and refilled (tests, restores) never repeats one."""
+    number, not +1, so a database emptied and refilled (tests, restores) never repeats one.
+    Changes of the loyalty program, earning rules and tiers bump it too (their per-process
+    copies are kept by generation; see :func:`promotions_and_policy`)."""
     await ensure_settings()
     values: dict[Any, Any] = {PromotionSettings.generation: secrets.randbits(62)}
     if definitions_changed:
@@ -267,11 +269,14 @@ async def active_promotions(store_id: int, at: datetime) -> list[engine.Promotio
 
 async def promotions_and_policy(
     store_id: int, at: datetime
-) -> tuple[list[engine.Promotion], engine.StackingPolicy]:
+) -> tuple[list[engine.Promotion], engine.StackingPolicy, int]:
     """:func:`active_promotions` and :func:`stacking_policy` from one snapshot (one read of
-    the generation row instead of two)."""
+    the generation row instead of two), and the generation read. The generation also
+    versions the per-process copies of the loyalty program, the earning rules and the tiers
+    (every change of those bumps it in its own transaction): a caller passes it on to read
+    them from those copies."""
     snapshot = await _current_snapshot()
-    return await _active_in(snapshot, store_id, at), snapshot.policy
+    return await _active_in(snapshot, store_id, at), snapshot.policy, snapshot.generation
 
 
 async def _active_in(snapshot: _Snapshot, store_id: int, at: datetime) -> list[engine.Promotion]:
