@@ -46,6 +46,16 @@ class PointsPosting:
     delta: int
     balance_after: int
     replayed: bool = False
+    # the account as the posting left it (earn and spend): a caller in the same transaction
+    # passes it to points_summary instead of reading the account again
+    account_id: int | None = None
+    debt_after: int | None = None
+
+    @property
+    def account_after(self) -> dict[str, int] | None:
+        if self.replayed or self.account_id is None or self.debt_after is None:
+            return None
+        return {"id": self.account_id, "balance": self.balance_after, "debt": self.debt_after}
 
 
 async def _existing(account_id: int, source: Source, kind: str) -> PointsPosting | None:
@@ -187,7 +197,9 @@ async def _credit(
                 created_at=at,
             )
         ).run()
-    return PointsPosting(entry_id, points, balance_after)
+    return PointsPosting(
+        entry_id, points, balance_after, account_id=account_id, debt_after=account["debt"] - repaid
+    )
 
 
 async def adjust(
@@ -286,7 +298,9 @@ async def spend(member_id: int, points: int, source: Source, *, at: dt.datetime)
             account_id, -points, "spend", source, balance_after, account["debt"], at
         )
         await _take_from_lots(account_id, points, entry_id, lots)
-    return PointsPosting(entry_id, -points, balance_after)
+    return PointsPosting(
+        entry_id, -points, balance_after, account_id=account_id, debt_after=account["debt"]
+    )
 
 
 async def reverse_earn(
@@ -483,16 +497,23 @@ async def expire_lots(
 
 
 async def points_summary(
-    member_id: int, at: dt.datetime | None = None, *, store_id: int | None = None
+    member_id: int,
+    at: dt.datetime | None = None,
+    *,
+    store_id: int | None = None,
+    account: dict[str, int] | None = None,
 ) -> dict[str, int]:
     """Balance, spendable, pending and debt at ``at`` (expiry by the store's business date,
-    or the chain's when no store is given)."""
+    or the chain's when no store is given). ``account``: the member's account (id, balance,
+    debt) as a posting of the caller's transaction just left it (``PointsPosting.
+    account_after``), not read again."""
     at = at or utc_now()
-    account = (
-        await PointsAccount.select(PointsAccount.id, PointsAccount.balance, PointsAccount.debt)
-        .where(PointsAccount.member == member_id)
-        .first()
-    )
+    if account is None:
+        account = (
+            await PointsAccount.select(PointsAccount.id, PointsAccount.balance, PointsAccount.debt)
+            .where(PointsAccount.member == member_id)
+            .first()
+        )
     if account is None:
         return {"balance": 0, "spendable": 0, "pending": 0, "debt": 0}
     lots = await PointsLot.select(

@@ -435,6 +435,8 @@ async def on_qualifying_spend(
         if not inserted or amount_minor <= 0 or member["status"] != "active":
             return None
         tiers = await _tiers_at(config_generation)
+        if not any(t["rank"] > _rank(tiers, member["tier"]) for t in _spend_tiers(tiers)):
+            return None  # no spend tier above the member's: no sum to take
         spend = await rolling_spend(member_id, business_date)
         qualified = _qualified(_spend_tiers(tiers), spend)
         if qualified is None or qualified["rank"] <= _rank(tiers, member["tier"]):

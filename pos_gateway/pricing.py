@@ -453,11 +453,13 @@ async def member_view_and_balances(
     benefits: tiers.TierBenefits | None = None,
     at: dt.datetime | None = None,
     stored: dict[str, int] | None = None,
+    points_account: dict[str, int] | None = None,
 ) -> tuple[schemas.MemberView, schemas.BalancesOut]:
     """The cashier's view and the balances after a posting, from one read of each account
-    (``stored``: the stored-value summary the caller has just written, read no more)."""
+    (``stored``: the stored-value summary the caller has just written, read no more;
+    ``points_account``: the points account as the caller's posting left it)."""
     owner = account_member_id or await family.points_owner(ref.member_id)
-    points = await points_summary(owner, at)
+    points = await points_summary(owner, at, account=points_account)
     stored = stored or await stored_value_summary(owner)
     program = program or await load_program()
     benefits = benefits or await tiers.tier_benefits(ref.member_id)

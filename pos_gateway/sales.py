@@ -179,10 +179,12 @@ async def apply_sale(prepared: PreparedSale) -> Outcome:
     tier_change = None
     points_available_from = None
     stored_after: dict[str, int] | None = None  # the account as this sale's spend left it
+    points_after: dict[str, int] | None = None  # the points account as this sale left it
     if member is not None:
         owner = member.account_member_id
         if prepared.points_used:
-            await points_ledger.spend(owner, prepared.points_used, source, at=at)
+            posting = await points_ledger.spend(owner, prepared.points_used, source, at=at)
+            points_after = posting.account_after
         if prepared.stored_value_minor:
             if owner != member.ref.member_id:
                 await family.charge_parent(
@@ -211,7 +213,7 @@ async def apply_sale(prepared: PreparedSale) -> Outcome:
         if priced.earn.points > 0:
             available = at + dt.timedelta(days=priced.program.pending_days)
             points_available_from = available
-            await points_ledger.earn(
+            posting = await points_ledger.earn(
                 owner,
                 priced.earn.points,
                 source,
@@ -220,6 +222,7 @@ async def apply_sale(prepared: PreparedSale) -> Outcome:
                 expires_on=expiry_date(priced.business_date, priced.program),
                 detail={"rules": {lp.line_id: list(lp.rules) for lp in priced.earn.lines}},
             )
+            points_after = posting.account_after
         qualifying = priced.total_minor - prepared.points_value_minor
         if qualifying > 0:
             change = await tiers.on_qualifying_spend(
@@ -353,6 +356,7 @@ async def apply_sale(prepared: PreparedSale) -> Outcome:
             benefits=member.tier if tier_change is None else None,
             at=at,
             stored=stored_after,
+            points_account=points_after,
         )
         await _tell_member(member, sale_no, priced, prepared, balances)
     answer = schemas.SaleOut(
