@@ -17,7 +17,7 @@ from pos_gateway.pricing import max_redeemable, price
 from pos_gateway.refunds import post_refund
 from pos_gateway.sales import post_sale, priced_lines_out, promotions_out
 from stores import catalog
-from stores.access import Actor, Permission
+from stores.access import Actor
 from stores.guards import provide_terminal, terminal_middleware
 from stores.terminals import TerminalIdentity
 
@@ -281,7 +281,6 @@ class SalesController(Controller):
 
 
 HQ_HANDLERS = [OfflineRejectionsController, SalesController]
-_ = Permission
 
 
 def pos_router(extra_handlers: list[Any] | None = None) -> Router:

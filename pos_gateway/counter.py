@@ -9,7 +9,6 @@ from typing import Any
 
 from loyalty import packages, stored_value
 from loyalty.points import Source
-from memberpos.clock import utc_now
 from members.cards import MemberRef, Operator, change_card, find_member
 from members.registration import Registration, register
 from members.tables import Member
@@ -309,6 +308,3 @@ class _CardRequest(schemas.Struct):
 
     card_number: str
     body: schemas.CardOperationIn
-
-
-_ = utc_now  # re-exported for callers that stamp counter events

@@ -16,7 +16,7 @@ from pos_gateway.pricing import PricedSale
 from printers import layout
 from printers.escpos_render import profile_for_columns, render_escpos
 from printers.preview import preview_text
-from stores.tables import Staff, Store, Terminal
+from stores.tables import Staff, Store
 from stores.terminals import TerminalIdentity
 
 
@@ -198,6 +198,3 @@ async def attach_top_up_receipt(
     )
     text, escpos = _render(layout.layout_top_up(model, receipt.columns), receipt)
     return msgspec.structs.replace(answer, receipt_text=text, receipt_escpos_b64=escpos)
-
-
-_ = Terminal
