@@ -95,7 +95,9 @@ class CounterController(Controller):
         qr_token: FromQuery[str | None] = None,
         phone: FromQuery[str | None] = None,
     ) -> schemas.MemberView:
-        return await counter.lookup(card_number=card_number, qr_token=qr_token, phone=phone)
+        return await counter.lookup(
+            schemas.MemberIn(card_number=card_number, qr_token=qr_token, phone=phone)
+        )
 
     @post("/quote", status_code=200, summary="Price a basket (no state changes)")
     async def quote(
@@ -198,7 +200,7 @@ class CounterController(Controller):
         phone: FromQuery[str | None] = None,
     ) -> list[dict[str, Any]]:
         return await counter.member_packages(
-            {"card_number": card_number, "qr_token": qr_token, "phone": phone}
+            schemas.MemberIn(card_number=card_number, qr_token=qr_token, phone=phone)
         )
 
     @post("/packages", status_code=201, summary="Sell a service package")

@@ -13,22 +13,23 @@ from members.cards import MemberRef, Operator, change_card, find_member
 from members.registration import Registration, register
 from members.tables import Member
 from pos_gateway import schemas
-from pos_gateway.errors import MemberRequired
 from pos_gateway.idempotency import Answer, Outcome, run_once
 from pos_gateway.numbers import next_number
-from pos_gateway.pricing import MANAGER_ROLES, authorise_manager, member_view, sale_times, staff_ids
+from pos_gateway.pricing import (
+    MANAGER_ROLES,
+    authorise_manager,
+    identify,
+    member_view,
+    sale_times,
+    staff_ids,
+)
 from pos_gateway.tables import TopUp
 from stores.access import Role
 from stores.terminals import TerminalIdentity
 
 
-async def lookup(
-    *, card_number: str | None, qr_token: str | None, phone: str | None
-) -> schemas.MemberView:
-    if not (card_number or qr_token or phone):
-        raise MemberRequired("Give a card number, a QR code or a phone number", field="card_number")
-    ref = await find_member(card_number=card_number, qr_token=qr_token, phone=phone)
-    return await member_view(ref)
+async def lookup(identification: schemas.MemberIn) -> schemas.MemberView:
+    return await member_view(await identify(identification))
 
 
 async def _cashier(terminal: TerminalIdentity, employee_no: str | None) -> Operator:
@@ -57,11 +58,7 @@ class PreparedTopUp:
 
 
 async def _prepare_top_up(terminal: TerminalIdentity, request: schemas.TopUpIn) -> PreparedTopUp:
-    ref = await find_member(
-        card_number=request.member.card_number,
-        qr_token=request.member.qr_token,
-        phone=request.member.phone,
-    )
+    ref = await identify(request.member)
     return PreparedTopUp(
         request, terminal, ref, await _cashier(terminal, request.cashier_employee_no)
     )
@@ -130,11 +127,7 @@ async def _package_operation(
     uses needs a manager of this store; it hands back their value pro rata, to the cent."""
 
     async def prepare() -> tuple[MemberRef, Operator]:
-        ref = await find_member(
-            card_number=request.member.card_number,
-            qr_token=request.member.qr_token,
-            phone=request.member.phone,
-        )
+        ref = await identify(request.member)
         operator = await _cashier(terminal, request.cashier_employee_no)
         if isinstance(request, schemas.PackageRefundIn):
             manager_id = await authorise_manager(request.manager, terminal, "package refund")
@@ -196,8 +189,8 @@ async def post_package_refund(
     return await _package_operation(terminal, request, "refund")
 
 
-async def member_packages(ref_query: dict[str, str | None]) -> list[dict[str, Any]]:
-    ref = await find_member(**ref_query)
+async def member_packages(identification: schemas.MemberIn) -> list[dict[str, Any]]:
+    ref = await identify(identification)
     return await packages.member_packages(ref.member_id, include_closed=False)
 
 

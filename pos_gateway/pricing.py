@@ -7,7 +7,7 @@ books exactly what its quote showed for the same basket at the same time.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -24,6 +24,7 @@ from pos_gateway import schemas
 from pos_gateway.errors import (
     ManagerNotAuthorised,
     ManagerRequired,
+    MemberRequired,
     SalespersonShares,
     UnknownCashier,
     UnknownSalesperson,
@@ -80,8 +81,6 @@ class PricedSale:
     earn: earning.EarnResult
     cashier_id: int | None
     manager_id: int | None = None
-    price_overridden: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
     # the configuration generation pricing read (promotions.service.promotions_and_policy):
     # the sale reads the tiers under it too
     config_generation: int | None = None
@@ -89,6 +88,22 @@ class PricedSale:
     @property
     def total_minor(self) -> int:
         return self.priced.net_minor
+
+    @property
+    def engine_lines(self) -> list[engine.PricedLine]:
+        """The engine's priced lines in the order of the sale's lines."""
+        return lines_in_order(self.priced, len(self.lines))
+
+    @property
+    def points_by_line(self) -> list[int]:
+        """The points each line earns, in the order of the sale's lines."""
+        earned = {line.line_id: line.points for line in self.earn.lines}
+        return [earned.get(line_id(n), 0) for n in range(1, len(self.lines) + 1)]
+
+
+def lines_in_order(priced: engine.PricedBasket, count: int) -> list[engine.PricedLine]:
+    by_id = {line.line_id: line for line in priced.lines}
+    return [by_id[line_id(n)] for n in range(1, count + 1)]
 
 
 def sale_times(local_time: dt.datetime | None, time_zone: str) -> tuple[dt.datetime, dt.datetime]:
@@ -155,23 +170,6 @@ async def load_products(skus: list[str], store_id: int, on: dt.date) -> dict[str
     return products
 
 
-_REGION_CODES: dict[int, str] = {}
-
-
-async def region_code(store_id: int) -> str:
-    """A store's region code (stores do not change region while trading; cached)."""
-    if store_id not in _REGION_CODES:
-        from stores.tables import Store
-
-        row = (
-            await Store.select(Store.region.code.as_alias("code"))
-            .where(Store.id == store_id)
-            .first()
-        )
-        _REGION_CODES[store_id] = (row or {}).get("code") or ""
-    return _REGION_CODES[store_id]
-
-
 async def staff_ids(employee_nos: set[str]) -> dict[str, dict[str, Any]]:
     if not employee_nos:
         return {}
@@ -219,14 +217,21 @@ def _salespeople(
     return result
 
 
-async def member_context(
-    identification: schemas.MemberIn, at: dt.datetime, *, config_generation: int | None = None
-) -> MemberContext:
-    ref = await find_member(
+async def identify(identification: schemas.MemberIn) -> MemberRef:
+    """The member the cashier identified by card, QR code or phone."""
+    if not (identification.card_number or identification.qr_token or identification.phone):
+        raise MemberRequired("Give a card number, a QR code or a phone number", field="card_number")
+    return await find_member(
         card_number=identification.card_number,
         qr_token=identification.qr_token,
         phone=identification.phone,
     )
+
+
+async def member_context(
+    identification: schemas.MemberIn, at: dt.datetime, *, config_generation: int | None = None
+) -> MemberContext:
+    ref = await identify(identification)
     row = (
         await Member.select(
             Member.birthday,
@@ -359,7 +364,7 @@ async def price(
     context = engine.SaleContext(
         local_datetime=local,
         store_code=terminal.store_code,
-        region_code=await region_code(terminal.store_id),
+        region_code=(await service.store_scope(terminal.store_id))[1],
         is_member=context_member is not None,
         tier_code=tier.tier_code if tier else None,
         tier_discount_bp=tier.discount_bp if tier else 0,
@@ -398,17 +403,16 @@ async def price(
     program = await load_program(generation=generation)
     earn = earning.EarnResult(0, ())
     if context_member is not None:
-        by_id = {line.line_id: line for line in priced.lines}
         earn_lines = [
             earning.EarnLine(
-                line_id=line_id(number),
+                line_id=priced_line.line_id,
                 sku=line.sku,
                 category_path=products[line.sku].category_path,
                 brand_code=products[line.sku].brand_code,
-                net_minor=by_id[line_id(number)].net_minor,
-                promotion_multiplier_bp=by_id[line_id(number)].points_multiplier_bp,
+                net_minor=priced_line.net_minor,
+                promotion_multiplier_bp=priced_line.points_multiplier_bp,
             )
-            for number, line in enumerate(lines, start=1)
+            for line, priced_line in zip(lines, lines_in_order(priced, len(lines)), strict=True)
         ]
         earn = earning.points_for_lines(
             earn_lines,
@@ -433,7 +437,6 @@ async def price(
         earn=earn,
         cashier_id=cashier_id,
         manager_id=manager_id,
-        price_overridden=overridden,
         config_generation=generation,
     )
 
@@ -463,14 +466,7 @@ async def member_view_and_balances(
     stored = stored or await stored_value_summary(owner)
     program = program or await load_program()
     benefits = benefits or await tiers.tier_benefits(ref.member_id)
-    balances = schemas.BalancesOut(
-        points_balance=points["balance"],
-        points_spendable=points["spendable"],
-        points_pending=points["pending"],
-        stored_value_minor=stored["balance"],
-        stored_value_principal_minor=stored["principal"],
-        stored_value_bonus_minor=stored["bonus"],
-    )
+    balances = balances_out(points, stored)
     return schemas.MemberView(
         member_id=ref.member_id,
         card_number=ref.card_number,
@@ -486,6 +482,23 @@ async def member_view_and_balances(
         stored_value_bonus_minor=stored["bonus"],
         family_parent=owner != ref.member_id,
     ), balances
+
+
+def balances_out(points: dict[str, int], stored: dict[str, int]) -> schemas.BalancesOut:
+    """The answer's balances from a points summary and a stored-value summary."""
+    return schemas.BalancesOut(
+        points_balance=points["balance"],
+        points_spendable=points["spendable"],
+        points_pending=points["pending"],
+        stored_value_minor=stored["balance"],
+        stored_value_principal_minor=stored["principal"],
+        stored_value_bonus_minor=stored["bonus"],
+    )
+
+
+async def balances(member_id: int, at: dt.datetime) -> schemas.BalancesOut:
+    """A member's balances as they stand (after a refund's postings)."""
+    return balances_out(await points_summary(member_id, at), await stored_value_summary(member_id))
 
 
 def max_redeemable(total_minor: int, spendable: int, program: Program) -> tuple[int, int]:

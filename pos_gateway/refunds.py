@@ -37,8 +37,8 @@ from pos_gateway.errors import (
 )
 from pos_gateway.idempotency import Answer, Outcome, run_once
 from pos_gateway.numbers import next_number
-from pos_gateway.pricing import authorise_manager, sale_times, staff_ids
-from pos_gateway.sales import _balances, lock_members
+from pos_gateway.pricing import authorise_manager, balances, sale_times, staff_ids
+from pos_gateway.sales import lock_members
 from pos_gateway.tables import Refund, RefundLine, Sale, SaleLine, SalePayment
 from promotions import service as promotions
 from stores import commission
@@ -327,7 +327,7 @@ async def apply_refund(prepared: PreparedRefund) -> Outcome:
         points_returned=totals["points_used"],
         stored_value_returned_minor=totals["stored_value_paid_minor"],
         commission_reversed_minor=commission_back,
-        balances=await _balances(owner, at) if owner is not None else None,
+        balances=await balances(owner, at) if owner is not None else None,
         fully_refunded=fully,
     )
     if request.receipt.format != "none":

@@ -17,11 +17,10 @@ from loyalty import points as points_ledger
 from loyalty import stored_value
 from loyalty.earning import check_redemption, expiry_date
 from loyalty.points import Source, points_summary
-from loyalty.stored_value import stored_value_summary
 from memberpos.clock import utc_now
-from memberpos.db import is_sqlite
 from memberpos.money import allocate
 from members import family, tiers
+from members.locks import for_update
 from members.registration import verify_payment_pin
 from members.tables import Member, Outbox
 from pos_gateway import schemas
@@ -36,7 +35,12 @@ from pos_gateway.errors import (
 )
 from pos_gateway.idempotency import Answer, Outcome, run_once
 from pos_gateway.numbers import next_number
-from pos_gateway.pricing import PricedSale, line_id, member_view_and_balances, price
+from pos_gateway.pricing import (
+    MemberContext,
+    PricedSale,
+    member_view_and_balances,
+    price,
+)
 from pos_gateway.tables import Sale, SaleLine, SalePayment
 from promotions import service as promotions
 from stores import commission
@@ -56,16 +60,18 @@ class PreparedSale:
     via_batch: bool = False
 
 
-def _check_payments(request: schemas.SaleIn, total: int) -> tuple[int, int, int, int]:
-    """(points used, their value, stored value, change) — or the refusal that says why the
-    payments cannot settle ``total``."""
+def _paid_by(payments: list[schemas.PaymentIn], method: str) -> int:
+    return sum(p.amount_minor for p in payments if p.method == method)
+
+
+def _check_payments(request: schemas.SaleIn, total: int) -> tuple[int, int]:
+    """(points used, change) — or the refusal that says why the payments cannot settle
+    ``total``."""
     if request.offline:
         for position, payment in enumerate(request.payments):
             if payment.method in ACCOUNT_METHODS:
                 raise OfflinePaymentNotAllowed(field=f"payments[{position}].method")
     points_used = sum(p.points or 0 for p in request.payments if p.method == "points")
-    points_value = sum(p.amount_minor for p in request.payments if p.method == "points")
-    stored = sum(p.amount_minor for p in request.payments if p.method == "stored_value")
     for position, payment in enumerate(request.payments):
         if payment.method == "points" and not payment.points:
             raise PointsValueMismatch(
@@ -76,7 +82,7 @@ def _check_payments(request: schemas.SaleIn, total: int) -> tuple[int, int, int,
                 "Only a points payment carries points", field=f"payments[{position}].points"
             )
     paid = sum(p.amount_minor for p in request.payments)
-    cash = sum(p.amount_minor for p in request.payments if p.method == "cash")
+    cash = _paid_by(request.payments, "cash")
     if paid < total:
         raise PaymentsMismatch(
             f"Payments {paid} do not cover the amount due {total}",
@@ -92,15 +98,15 @@ def _check_payments(request: schemas.SaleIn, total: int) -> tuple[int, int, int,
             amount_due_minor=total,
             paid_minor=paid,
         )
-    return points_used, points_value, stored, change
+    return points_used, change
 
 
 async def prepare_sale(terminal: TerminalIdentity, request: schemas.SaleIn) -> PreparedSale:
     has_account_payment = any(p.method in ACCOUNT_METHODS for p in request.payments)
     if has_account_payment and request.member is None:
         raise MemberRequired(field="member")
-    stored_claim = sum(p.amount_minor for p in request.payments if p.method == "stored_value")
-    points_claim = sum(p.amount_minor for p in request.payments if p.method == "points")
+    stored = _paid_by(request.payments, "stored_value")
+    points_value = _paid_by(request.payments, "points")
     priced = await price(
         terminal,
         lines=request.lines,
@@ -110,8 +116,8 @@ async def prepare_sale(terminal: TerminalIdentity, request: schemas.SaleIn) -> P
         local_time=request.local_time,
         cashier_employee_no=request.cashier_employee_no,
         manager=request.manager,
-        paid_with_points_minor=points_claim,
-        paid_with_stored_value_minor=stored_claim,
+        paid_with_points_minor=points_value,
+        paid_with_stored_value_minor=stored,
     )
     total = priced.total_minor
     if request.expected_total_minor is not None and request.expected_total_minor != total:
@@ -120,7 +126,7 @@ async def prepare_sale(terminal: TerminalIdentity, request: schemas.SaleIn) -> P
             field="expected_total_minor",
             total_minor=total,
         )
-    points_used, points_value, stored, change = _check_payments(request, total)
+    points_used, change = _check_payments(request, total)
     member = priced.member
     if points_used:
         assert member is not None
@@ -160,13 +166,12 @@ async def apply_sale(prepared: PreparedSale) -> Outcome:
     sale_no = await next_number(terminal.terminal_id, priced.business_date)
     source = Source("sale", sale_no, terminal.store_id, priced.cashier_id)
 
-    by_id = {line.line_id: line for line in priced.priced.lines}
-    engine_lines = [by_id[line_id(n)] for n in range(1, len(priced.lines) + 1)]
+    engine_lines = priced.engine_lines
     nets = [line.net_minor for line in engine_lines]
     points_paid = _tender_shares(nets, prepared.points_value_minor)
     points_used = _tender_shares(points_paid, prepared.points_used)
     stored_paid = _tender_shares(nets, prepared.stored_value_minor)
-    earned_by_line = {line.line_id: line.points for line in priced.earn.lines}
+    earned_by_line = priced.points_by_line
 
     await promotions.commit_sale(
         sale_ref=sale_no,
@@ -324,7 +329,7 @@ async def apply_sale(prepared: PreparedSale) -> Outcome:
                 points_paid_minor=points_paid[n - 1],
                 points_used=points_used[n - 1],
                 stored_value_paid_minor=stored_paid[n - 1],
-                points_earned=earned_by_line.get(line_id(n), 0),
+                points_earned=earned_by_line[n - 1],
                 salespeople=[list(pair) for pair in priced.salespeople[n - 1]],
                 adjustments=[
                     [adj.promotion_id, adj.amount_minor] for adj in engine_lines[n - 1].adjustments
@@ -391,21 +396,8 @@ async def apply_sale(prepared: PreparedSale) -> Outcome:
     return Outcome(201, answer, sale_no)
 
 
-async def _balances(member_id: int, at: dt.datetime) -> schemas.BalancesOut:
-    points = await points_summary(member_id, at)
-    stored = await stored_value_summary(member_id)
-    return schemas.BalancesOut(
-        points_balance=points["balance"],
-        points_spendable=points["spendable"],
-        points_pending=points["pending"],
-        stored_value_minor=stored["balance"],
-        stored_value_principal_minor=stored["principal"],
-        stored_value_bonus_minor=stored["bonus"],
-    )
-
-
 async def _tell_member(
-    member: object,
+    member: MemberContext,
     sale_no: str,
     priced: PricedSale,
     prepared: PreparedSale,
@@ -413,9 +405,6 @@ async def _tell_member(
 ) -> None:
     """The outbox message of the sale (written with it, sent afterwards), on the first
     channel the member consented to; none without consent."""
-    from pos_gateway.pricing import MemberContext
-
-    assert isinstance(member, MemberContext)
     channel = next((c for c in ("push", "sms") if c in member.consents), None)
     if channel is None:
         return
@@ -441,11 +430,11 @@ async def _tell_member(
 
 
 def priced_lines_out(priced: PricedSale) -> list[schemas.PricedLineOut]:
-    by_id = {line.line_id: line for line in priced.priced.lines}
-    earned = {line.line_id: line.points for line in priced.earn.lines}
+    earned = priced.points_by_line
     out = []
-    for n, line in enumerate(priced.lines, start=1):
-        engine_line = by_id[line_id(n)]
+    for n, (line, engine_line) in enumerate(
+        zip(priced.lines, priced.engine_lines, strict=True), start=1
+    ):
         out.append(
             schemas.PricedLineOut(
                 line_no=n,
@@ -456,7 +445,7 @@ def priced_lines_out(priced: PricedSale) -> list[schemas.PricedLineOut]:
                 gross_minor=engine_line.gross_minor,
                 discount_minor=engine_line.gross_minor - engine_line.net_minor,
                 net_minor=engine_line.net_minor,
-                points=earned.get(line_id(n), 0),
+                points=earned[n - 1],
                 adjustments=[
                     {"promotion_id": a.promotion_id, "amount_minor": a.amount_minor}
                     for a in engine_line.adjustments
@@ -508,7 +497,7 @@ async def lock_members(*member_ids: int | None) -> None:
     value, tier), so two tills serving one family never deadlock. SQLite's single writer
     needs no row locks."""
     wanted = sorted({member_id for member_id in member_ids if member_id})
-    if wanted and not is_sqlite():
-        await (
-            Member.select(Member.id).where(Member.id.is_in(wanted)).order_by(Member.id).lock_rows()
+    if wanted:
+        await for_update(
+            Member.select(Member.id).where(Member.id.is_in(wanted)).order_by(Member.id)
         )
