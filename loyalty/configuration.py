@@ -6,6 +6,8 @@ or given an end."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from loyalty.program import PROGRAM_FIELDS, Program, load_program, save_program
@@ -94,7 +96,9 @@ async def update_program(actor: Actor | audit.SystemActor, changes: dict[str, An
     return after
 
 
-# ------------------------------------------------------------------------ earning rules
+# -------------------------------------------------------------------------------- rules
+# Earning rules and top-up rules are kept the same way: created once under a unique code,
+# changed field by field, each change validated, audited and made in one transaction.
 
 
 def _validate_range(valid_from: dt.datetime, valid_to: dt.datetime | None) -> None:
@@ -111,15 +115,69 @@ def _code(code: str) -> str:
     return code
 
 
-async def list_earning_rules() -> list[dict[str, Any]]:
-    return await EarningRule.select().order_by(EarningRule.code)
+@dataclass(frozen=True)
+class _RuleKind:
+    table: type[EarningRule] | type[TopUpRule]
+    label: str  # "earning rule", as in "No earning rule 'X'"
+    article: str  # "An" / "A", as in "An earning rule 'X' exists already"
+    entity: str  # the audit entity type
+    fields: frozenset[str]  # what an update may change
+    validate: Callable[[dict[str, Any]], None]
+    changed: Callable[[], Awaitable[None]] | None = None  # in the change's transaction
 
 
-async def _earning_rule(code: str) -> dict[str, Any]:
-    row = await EarningRule.select().where(EarningRule.code == code).first()
+async def _rule(kind: _RuleKind, code: str) -> dict[str, Any]:
+    row = await kind.table.select().where(kind.table.code == code).first()
     if row is None:
-        raise NotFound(f"No earning rule {code!r}", field="code")
+        raise NotFound(f"No {kind.label} {code!r}", field="code")
     return row
+
+
+async def _create_rule(
+    kind: _RuleKind, actor: Actor | audit.SystemActor, code: str, values: dict[str, Any]
+) -> dict[str, Any]:
+    kind.validate(values)
+    table = kind.table
+    async with transaction():
+        inserted = (
+            await table.insert(table(**values))
+            .on_conflict(target=(table.code,), action="DO NOTHING")
+            .returning(table.id)
+            .run()
+        )
+        if not inserted:
+            raise Conflict(f"{kind.article} {kind.label} {code!r} exists already", field="code")
+        row = await _rule(kind, values["code"])
+        await audit.record(actor, "create", kind.entity, values["code"], after=row)
+        if kind.changed is not None:
+            await kind.changed()
+    return row
+
+
+async def _update_rule(
+    kind: _RuleKind, actor: Actor | audit.SystemActor, code: str, changes: dict[str, Any]
+) -> dict[str, Any]:
+    require_hq_admin(actor)
+    before = await _rule(kind, code)
+    unknown = set(changes) - kind.fields
+    if unknown:
+        field = sorted(unknown)[0]
+        raise InvalidInput(f"Unknown field {field!r}", field=field)
+    kind.validate({**before, **changes})
+    table = kind.table
+    async with transaction():
+        if changes:
+            await table.update({getattr(table, k): v for k, v in changes.items()}).where(
+                table.code == code
+            )
+        after = await _rule(kind, code)
+        await audit.record(actor, "update", kind.entity, code, before=before, after=after)
+        if kind.changed is not None:
+            await kind.changed()
+    return after
+
+
+# ------------------------------------------------------------------------ earning rules
 
 
 def _validate_earning_rule(values: dict[str, Any]) -> None:
@@ -130,6 +188,29 @@ def _validate_earning_rule(values: dict[str, Any]) -> None:
     if not 0 <= values["multiplier_bp"] <= 100_000:
         raise InvalidInput("multiplier_bp must be 0 (excluded) to 100000", field="multiplier_bp")
     _validate_range(values["valid_from"], values["valid_to"])
+
+
+async def _rules_changed() -> None:
+    """In the change's transaction: every process reads the earning rules afresh (their
+    per-process copy is kept by configuration generation, ``loyalty.earning.active_rules``)."""
+    from promotions.service import bump_generation
+
+    await bump_generation(definitions_changed=False)
+
+
+_EARNING_RULE = _RuleKind(
+    table=EarningRule,
+    label="earning rule",
+    article="An",
+    entity="earning_rule",
+    fields=frozenset({"scope", "target", "multiplier_bp", "valid_from", "valid_to", "active"}),
+    validate=_validate_earning_rule,
+    changed=_rules_changed,
+)
+
+
+async def list_earning_rules() -> list[dict[str, Any]]:
+    return await EarningRule.select().order_by(EarningRule.code)
 
 
 async def create_earning_rule(
@@ -153,63 +234,16 @@ async def create_earning_rule(
         "valid_to": valid_to,
         "active": active,
     }
-    _validate_earning_rule(values)
-    async with transaction():
-        inserted = (
-            await EarningRule.insert(EarningRule(**values))
-            .on_conflict(target=(EarningRule.code,), action="DO NOTHING")
-            .returning(EarningRule.id)
-            .run()
-        )
-        if not inserted:
-            raise Conflict(f"An earning rule {code!r} exists already", field="code")
-        row = await _earning_rule(values["code"])
-        await audit.record(actor, "create", "earning_rule", values["code"], after=row)
-        await _rules_changed()
-    return row
-
-
-async def _rules_changed() -> None:
-    """In the change's transaction: every process reads the earning rules afresh (their
-    per-process copy is kept by configuration generation, ``loyalty.earning.active_rules``)."""
-    from promotions.service import bump_generation
-
-    await bump_generation(definitions_changed=False)
+    return await _create_rule(_EARNING_RULE, actor, code, values)
 
 
 async def update_earning_rule(
     actor: Actor | audit.SystemActor, code: str, changes: dict[str, Any]
 ) -> dict[str, Any]:
-    require_hq_admin(actor)
-    before = await _earning_rule(code)
-    allowed = {"scope", "target", "multiplier_bp", "valid_from", "valid_to", "active"}
-    if set(changes) - allowed:
-        field = sorted(set(changes) - allowed)[0]
-        raise InvalidInput(f"Unknown field {field!r}", field=field)
-    _validate_earning_rule({**before, **changes})
-    async with transaction():
-        if changes:
-            await EarningRule.update(
-                {getattr(EarningRule, k): v for k, v in changes.items()}
-            ).where(EarningRule.code == code)
-        after = await _earning_rule(code)
-        await audit.record(actor, "update", "earning_rule", code, before=before, after=after)
-        await _rules_changed()
-    return after
+    return await _update_rule(_EARNING_RULE, actor, code, changes)
 
 
 # ------------------------------------------------------------------------ top-up rules
-
-
-async def list_top_up_rules() -> list[dict[str, Any]]:
-    return await TopUpRule.select().order_by(TopUpRule.pay_minor)
-
-
-async def _top_up_rule(code: str) -> dict[str, Any]:
-    row = await TopUpRule.select().where(TopUpRule.code == code).first()
-    if row is None:
-        raise NotFound(f"No top-up rule {code!r}", field="code")
-    return row
 
 
 def _validate_top_up_rule(values: dict[str, Any]) -> None:
@@ -220,6 +254,20 @@ def _validate_top_up_rule(values: dict[str, Any]) -> None:
     if not 0 <= values["bonus_minor"] <= values["pay_minor"]:
         raise InvalidInput("bonus_minor must be 0..pay_minor", field="bonus_minor")
     _validate_range(values["valid_from"], values["valid_to"])
+
+
+_TOP_UP_RULE = _RuleKind(
+    table=TopUpRule,
+    label="top-up rule",
+    article="A",
+    entity="top_up_rule",
+    fields=frozenset({"name", "pay_minor", "bonus_minor", "valid_from", "valid_to", "active"}),
+    validate=_validate_top_up_rule,
+)
+
+
+async def list_top_up_rules() -> list[dict[str, Any]]:
+    return await TopUpRule.select().order_by(TopUpRule.pay_minor)
 
 
 async def create_top_up_rule(
@@ -243,36 +291,10 @@ async def create_top_up_rule(
         "valid_to": valid_to,
         "active": active,
     }
-    _validate_top_up_rule(values)
-    async with transaction():
-        inserted = (
-            await TopUpRule.insert(TopUpRule(**values))
-            .on_conflict(target=(TopUpRule.code,), action="DO NOTHING")
-            .returning(TopUpRule.id)
-            .run()
-        )
-        if not inserted:
-            raise Conflict(f"A top-up rule {code!r} exists already", field="code")
-        row = await _top_up_rule(values["code"])
-        await audit.record(actor, "create", "top_up_rule", values["code"], after=row)
-    return row
+    return await _create_rule(_TOP_UP_RULE, actor, code, values)
 
 
 async def update_top_up_rule(
     actor: Actor | audit.SystemActor, code: str, changes: dict[str, Any]
 ) -> dict[str, Any]:
-    require_hq_admin(actor)
-    before = await _top_up_rule(code)
-    allowed = {"name", "pay_minor", "bonus_minor", "valid_from", "valid_to", "active"}
-    if set(changes) - allowed:
-        field = sorted(set(changes) - allowed)[0]
-        raise InvalidInput(f"Unknown field {field!r}", field=field)
-    _validate_top_up_rule({**before, **changes})
-    async with transaction():
-        if changes:
-            await TopUpRule.update({getattr(TopUpRule, k): v for k, v in changes.items()}).where(
-                TopUpRule.code == code
-            )
-        after = await _top_up_rule(code)
-        await audit.record(actor, "update", "top_up_rule", code, before=before, after=after)
-    return after
+    return await _update_rule(_TOP_UP_RULE, actor, code, changes)
