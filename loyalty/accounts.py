@@ -12,7 +12,7 @@ import datetime as dt
 
 from loyalty.tables import PointsAccount, StoredValueAccount
 from memberpos.clock import business_date, utc_now
-from memberpos.db import is_sqlite
+from members.locks import for_update
 
 
 async def points_account_id(member_id: int) -> int:
@@ -63,9 +63,7 @@ async def lock_points_account(account_id: int) -> dict:
     query = PointsAccount.select(PointsAccount.id, PointsAccount.balance, PointsAccount.debt).where(
         PointsAccount.id == account_id
     )
-    if not is_sqlite():
-        query = query.lock_rows()
-    row = await query.first()
+    row = await for_update(query).first()
     assert row is not None
     return row
 
@@ -74,9 +72,7 @@ async def lock_stored_value_account(account_id: int) -> dict:
     query = StoredValueAccount.select(
         StoredValueAccount.id, StoredValueAccount.principal, StoredValueAccount.bonus
     ).where(StoredValueAccount.id == account_id)
-    if not is_sqlite():
-        query = query.lock_rows()
-    row = await query.first()
+    row = await for_update(query).first()
     assert row is not None
     return row
 
@@ -87,9 +83,7 @@ async def lock_points_account_of(member_id: int) -> dict:
     query = PointsAccount.select(PointsAccount.id, PointsAccount.balance, PointsAccount.debt).where(
         PointsAccount.member == member_id
     )
-    if not is_sqlite():
-        query = query.lock_rows()
-    row = await query.first()
+    row = await for_update(query).first()
     if row is not None:
         return row
     return await lock_points_account(await points_account_id(member_id))
@@ -101,9 +95,7 @@ async def lock_stored_value_account_of(member_id: int) -> dict:
     query = StoredValueAccount.select(
         StoredValueAccount.id, StoredValueAccount.principal, StoredValueAccount.bonus
     ).where(StoredValueAccount.member == member_id)
-    if not is_sqlite():
-        query = query.lock_rows()
-    row = await query.first()
+    row = await for_update(query).first()
     if row is not None:
         return row
     return await lock_stored_value_account(await stored_value_account_id(member_id))

@@ -42,9 +42,10 @@ from loyalty.errors import (
 from loyalty.points import Source
 from loyalty.tables import ServicePackage, ServicePackageEntry, ServicePackageProduct
 from memberpos.clock import utc_now
-from memberpos.db import is_sqlite, transaction
+from memberpos.db import transaction
 from memberpos.errors import Conflict, InvalidInput
 from memberpos.money import divide_half_up
+from members.locks import for_update
 from stores import audit
 from stores.access import Actor
 from stores.tables import Store
@@ -206,9 +207,7 @@ async def _lock_package(member_id: int, package_id: int) -> dict[str, Any]:
     query = ServicePackage.select().where(
         (ServicePackage.id == package_id) & (ServicePackage.member == member_id)
     )
-    if not is_sqlite():
-        query = query.lock_rows()
-    row = await query.first()
+    row = await for_update(query).first()
     if row is None:
         raise PackageNotFound(field="package_id")
     return row
