@@ -354,6 +354,31 @@ ENTRY_COLUMNS = (
 )
 
 
+_ENTRY_ZEROS: dict[str, Any] = {
+    "sale_ref": "",
+    "adjustment": False,
+    "line_no": 0,
+    "sku": "",
+    "quantity": 0,
+    "share_bp": 0,
+    "sales_minor": 0,
+    "base_minor": 0,
+    "rule": None,
+    "rate_bp": 0,
+    "amount_per_unit_minor": 0,
+    "level": 0,
+    "commission_minor": 0,
+    "personal_minor": 0,
+    "pool_minor": 0,
+    "pool_share_minor": 0,
+}
+
+
+def _entry(**fields: Any) -> dict[str, Any]:
+    """A ``commission_entry`` row for ``insert_entries``; the columns not given are zero."""
+    return {**_ENTRY_ZEROS, **fields}
+
+
 async def insert_entries(entries: Sequence[dict[str, Any]]) -> None:
     """Every entry of one posting in one statement (chunked for very large ones)."""
     for start in range(0, len(entries), 400):
@@ -558,34 +583,33 @@ async def record_sale(
                     running[result.staff_key] += result.sales_minor
                 total += result.commission_minor
                 entries.append(
-                    {
-                        "period": period_id,
-                        "store": store_id,
-                        "staff": result.staff_key or None,
-                        "kind": "sale",
-                        "source_ref": sale_ref,
-                        "sale_ref": sale_ref,
-                        "adjustment": adjustment,
-                        "line_no": line.line_no,
-                        "sku": line.sku[:40],
-                        "quantity": line.quantity,
-                        "share_bp": result.share_bp,
-                        "sales_minor": result.sales_minor,
-                        "base_minor": result.base_minor,
-                        "rule": rule.id if rule is not None else None,
-                        "rate_bp": result.rate_bp,
-                        "amount_per_unit_minor": (
+                    _entry(
+                        period=period_id,
+                        store=store_id,
+                        staff=result.staff_key or None,
+                        kind="sale",
+                        source_ref=sale_ref,
+                        sale_ref=sale_ref,
+                        adjustment=adjustment,
+                        line_no=line.line_no,
+                        sku=line.sku[:40],
+                        quantity=line.quantity,
+                        share_bp=result.share_bp,
+                        sales_minor=result.sales_minor,
+                        base_minor=result.base_minor,
+                        rule=rule.id if rule is not None else None,
+                        rate_bp=result.rate_bp,
+                        amount_per_unit_minor=(
                             terms.amount_per_unit_minor if terms.basis == PER_UNIT else 0
                         ),
-                        "level": result.level,
-                        "commission_minor": result.commission_minor,
-                        "personal_minor": result.personal_minor,
-                        "pool_minor": result.pool_minor,
-                        "pool_share_minor": 0,
-                        "business_date": business_date,
-                        "occurred_at": at,
-                        "recorded_at": now,
-                    }
+                        level=result.level,
+                        commission_minor=result.commission_minor,
+                        personal_minor=result.personal_minor,
+                        pool_minor=result.pool_minor,
+                        business_date=business_date,
+                        occurred_at=at,
+                        recorded_at=now,
+                    )
                 )
         await insert_entries(entries)
     return total
@@ -701,32 +725,31 @@ async def reverse_refund(
                 if original["staff"] is not None:
                     deltas[original["staff"]] -= sales
                 entries.append(
-                    {
-                        "period": period_id,
-                        "store": store_id,
-                        "staff": original["staff"],
-                        "kind": "refund",
-                        "source_ref": refund_ref,
-                        "sale_ref": sale_ref,
-                        "adjustment": adjustment,
-                        "line_no": line_no,
-                        "sku": original["sku"],
-                        "quantity": -quantity,
-                        "share_bp": original["share_bp"],
-                        "sales_minor": -sales,
-                        "base_minor": -back(original["base_minor"]),
-                        "rule": original["rule"],
-                        "rate_bp": original["rate_bp"],
-                        "amount_per_unit_minor": original["amount_per_unit_minor"],
-                        "level": original["level"],
-                        "commission_minor": -commission,
-                        "personal_minor": -(commission - pool),
-                        "pool_minor": -pool,
-                        "pool_share_minor": 0,
-                        "business_date": business_date,
-                        "occurred_at": at,
-                        "recorded_at": now,
-                    }
+                    _entry(
+                        period=period_id,
+                        store=store_id,
+                        staff=original["staff"],
+                        kind="refund",
+                        source_ref=refund_ref,
+                        sale_ref=sale_ref,
+                        adjustment=adjustment,
+                        line_no=line_no,
+                        sku=original["sku"],
+                        quantity=-quantity,
+                        share_bp=original["share_bp"],
+                        sales_minor=-sales,
+                        base_minor=-back(original["base_minor"]),
+                        rule=original["rule"],
+                        rate_bp=original["rate_bp"],
+                        amount_per_unit_minor=original["amount_per_unit_minor"],
+                        level=original["level"],
+                        commission_minor=-commission,
+                        personal_minor=-(commission - pool),
+                        pool_minor=-pool,
+                        business_date=business_date,
+                        occurred_at=at,
+                        recorded_at=now,
+                    )
                 )
         await _add_to_tallies(period_id, deltas)
         await insert_entries(entries)
@@ -1156,39 +1179,29 @@ async def _whole_amount_true_ups(
         terms = rules[row["rule"]].terms
         index = level_reached(terms.levels, tallies.get(row["staff"], 0))
         rate = terms.levels[index].rate_bp
-        due = divide_half_up(int(row["base_minor"]) * rate, BP)
+        due = percent_of(int(row["base_minor"]), rate)
         due_pool = percent_of(due, terms.pool_share_bp)
         true_up = due - int(row["commission_minor"])
         pool_true_up = due_pool - int(row["pool_minor"])
         if true_up == 0 and pool_true_up == 0:
             continue
         entries.append(
-            {
-                "period": period_id,
-                "store": store_id,
-                "staff": row["staff"],
-                "kind": "level_true_up",
-                "source_ref": f"close:{period_id}:{row['rule']}",  # one per person and rule
-                "sale_ref": "",
-                "adjustment": False,
-                "line_no": 0,
-                "sku": "",
-                "quantity": 0,
-                "share_bp": 0,
-                "sales_minor": 0,
-                "base_minor": 0,
-                "rule": row["rule"],
-                "rate_bp": rate,
-                "amount_per_unit_minor": 0,
-                "level": index + 1,
-                "commission_minor": true_up,
-                "personal_minor": true_up - pool_true_up,
-                "pool_minor": pool_true_up,
-                "pool_share_minor": 0,
-                "business_date": last_day,
-                "occurred_at": now,
-                "recorded_at": now,
-            }
+            _entry(
+                period=period_id,
+                store=store_id,
+                staff=row["staff"],
+                kind="level_true_up",
+                source_ref=f"close:{period_id}:{row['rule']}",  # one per person and rule
+                rule=row["rule"],
+                rate_bp=rate,
+                level=index + 1,
+                commission_minor=true_up,
+                personal_minor=true_up - pool_true_up,
+                pool_minor=pool_true_up,
+                business_date=last_day,
+                occurred_at=now,
+                recorded_at=now,
+            )
         )
     await insert_entries(entries)
 
@@ -1230,32 +1243,18 @@ async def close_period(actor: Actor, store_code: str, month: dt.date) -> dict[st
             shares = allocate(sums["pool_minor"], [weight for _, weight in recipients])
             for (staff_id, weight), share in zip(recipients, shares, strict=True):
                 entries.append(
-                    {
-                        "period": period_id,
-                        "store": store["id"],
-                        "staff": staff_id,
-                        "kind": "pool_share",
-                        "source_ref": f"close:{period_id}",
-                        "sale_ref": "",
-                        "adjustment": False,
-                        "line_no": 0,
-                        "sku": "",
-                        "quantity": 0,
-                        "share_bp": weight,
-                        "sales_minor": 0,
-                        "base_minor": 0,
-                        "rule": None,
-                        "rate_bp": 0,
-                        "amount_per_unit_minor": 0,
-                        "level": 0,
-                        "commission_minor": 0,
-                        "personal_minor": 0,
-                        "pool_minor": 0,
-                        "pool_share_minor": share,
-                        "business_date": last_day,
-                        "occurred_at": now,
-                        "recorded_at": now,
-                    }
+                    _entry(
+                        period=period_id,
+                        store=store["id"],
+                        staff=staff_id,
+                        kind="pool_share",
+                        source_ref=f"close:{period_id}",
+                        share_bp=weight,
+                        pool_share_minor=share,
+                        business_date=last_day,
+                        occurred_at=now,
+                        recorded_at=now,
+                    )
                 )
             await insert_entries(entries)
         frozen = await _period_sums(period_id)
