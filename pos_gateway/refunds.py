@@ -7,6 +7,8 @@ refunds the pieces telescope to exactly the line's amounts, never a cent more. T
 applies to each of the line's tender shares (points, stored value) and to the points it
 earned, so points earned are taken back, points and stored value used are given back in the
 same principal/bonus split, and commission and promotion use are reversed in proportion.
+A refund's amount is the sum of its tenders' pieces (points, stored value, the other
+tenders), so what goes back by each tender adds up to the amount in every refund.
 
 The quantity refunded is taken by a conditional update (``refunded_quantity + k <=
 quantity``), so two refunds racing for the last unit cannot both have it.
@@ -45,12 +47,16 @@ from stores import commission
 from stores.terminals import TerminalIdentity
 
 SHARED = (
-    "net_minor",
     "points_paid_minor",
     "points_used",
     "stored_value_paid_minor",
+    "other_paid_minor",  # the line's share of cash, bank card and other tenders
     "points_earned",
 )
+# The money a line's tenders paid; a refund's amount is the sum of their refunded shares, so
+# what goes back by each tender adds up to the amount to the cent in every partial refund
+# (rounding the net amount on its own could differ by a fen from the tenders' pieces).
+TENDERS = ("points_paid_minor", "stored_value_paid_minor", "other_paid_minor")
 
 
 @dataclass
@@ -154,29 +160,30 @@ async def _take_quantity(row: dict[str, Any], quantity: int) -> tuple[int, int]:
 
 
 async def _refund_to(
-    sale: dict[str, Any], amount: int, points_value: int, points: int, stored: int
+    sale: dict[str, Any], other: int, points_value: int, points: int, stored: int
 ) -> list[dict[str, Any]]:
     """How the money goes back: points and stored value to the accounts they came from,
-    the rest to the sale's other tenders in proportion (cash net of change)."""
+    ``other`` to the sale's other tenders in proportion to what each kept (cash net of the
+    change given)."""
     back: list[dict[str, Any]] = []
     if points:
         back.append({"method": "points", "amount_minor": points_value, "points": points})
     if stored:
         back.append({"method": "stored_value", "amount_minor": stored, "points": 0})
-    rest = amount - points_value - stored
-    if rest > 0:
+    if other > 0:
         payments = await SalePayment.select(SalePayment.method, SalePayment.amount_minor).where(
             (SalePayment.sale == sale["id"]) & SalePayment.method.not_in(["points", "stored_value"])
         )
-        weights: dict[str, int] = {}
+        kept: dict[str, int] = {}
         change = sale["change_minor"]
         for payment in payments:
             paid = payment["amount_minor"]
-            if payment["method"] == "cash" and change:
-                paid, change = paid - min(paid, change), change - min(paid, change)
-            weights[payment["method"]] = weights.get(payment["method"], 0) + paid
-        methods = sorted(weights) or ["cash"]
-        parts = allocate(rest, [weights.get(m, 1) for m in methods] if weights else [1])
+            if payment["method"] == "cash":
+                given_back = min(paid, change)
+                paid, change = paid - given_back, change - given_back
+            kept[payment["method"]] = kept.get(payment["method"], 0) + paid
+        methods = sorted(kept)
+        parts = allocate(other, [kept[m] for m in methods])
         back.extend(
             {"method": m, "amount_minor": part, "points": 0}
             for m, part in zip(methods, parts, strict=True)
@@ -199,12 +206,19 @@ async def apply_refund(prepared: PreparedRefund) -> Outcome:
     for number, quantity in prepared.wanted:
         row = prepared.lines[number]
         before, after = await _take_quantity(row, quantity)
-        piece = {name: share(row[name], row["quantity"], before, after) for name in SHARED}
+        paid = {
+            **row,
+            "other_paid_minor": row["net_minor"]
+            - row["points_paid_minor"]
+            - row["stored_value_paid_minor"],
+        }
+        piece = {name: share(paid[name], row["quantity"], before, after) for name in SHARED}
+        piece["net_minor"] = sum(piece[name] for name in TENDERS)
         piece.update(line_no=number, sku=row["sku"], quantity=quantity, line_id=row["id"])
         pieces.append(piece)
         for name in SHARED:
             totals[name] += piece[name]
-    amount = totals["net_minor"]
+    amount = sum(totals[name] for name in TENDERS)
     owner = sale["account_member"]
     if owner is not None:
         if totals["points_earned"] > 0:
@@ -262,7 +276,7 @@ async def apply_refund(prepared: PreparedRefund) -> Outcome:
     )
     refund_to = await _refund_to(
         sale,
-        amount,
+        totals["other_paid_minor"],
         totals["points_paid_minor"],
         totals["points_used"],
         totals["stored_value_paid_minor"],

@@ -124,3 +124,49 @@ async def test_a_big_refund_needs_a_manager_of_this_store(shop: Shop) -> None:
     ok = await _refund(shop, sale["sale_no"], manager={"employee_no": "M001", "pin": MANAGER_PIN})
     assert ok.status_code == 201, ok.text
     assert ok.json()["refund_to"] == [{"method": "bank_card", "amount_minor": 64000, "points": 0}]
+
+
+async def test_each_partial_refund_gives_back_its_amount_by_tender_to_the_cent(
+    shop: Shop,
+) -> None:
+    await shop.top_up(100000)
+    await shop.sale(
+        [{"sku": "SNACK-1", "quantity": 3}],
+        [{"method": "stored_value", "amount_minor": 38400}],
+        member=shop.member,
+        payment_pin=MEMBER_PIN,
+    )  # points to pay with
+    # 200 points over lines of 79.80 and 128.00 leave line 1 an odd share of points and of
+    # stored value: refunding one of its two units rounds both halves up.
+    total = 2 * 3990 + 12800
+    sale = (
+        await shop.sale(
+            [{"sku": "SNACK-2", "quantity": 2}, {"sku": "SNACK-1", "quantity": 1}],
+            [
+                {"method": "points", "amount_minor": 200, "points": 200},
+                {"method": "stored_value", "amount_minor": total - 200},
+            ],
+            member=shop.member,
+            payment_pin=MEMBER_PIN,
+        )
+    ).json()
+    assert sale["total_minor"] == total, sale
+    refunds = []
+    for lines in ([{"line_no": 1, "quantity": 1}], []):
+        response = await _refund(
+            shop,
+            sale["sale_no"],
+            lines,
+            manager={"employee_no": "M001", "pin": MANAGER_PIN},
+        )
+        assert response.status_code == 201, response.text
+        refund = response.json()
+        assert sum(r["amount_minor"] for r in refund["refund_to"]) == refund["amount_minor"]
+        assert not [r for r in refund["refund_to"] if r["method"] == "cash"]
+        refunds.append(refund)
+    assert sum(r["amount_minor"] for r in refunds) == total
+    back: dict[str, int] = {}
+    for refund in refunds:
+        for item in refund["refund_to"]:
+            back[item["method"]] = back.get(item["method"], 0) + item["amount_minor"]
+    assert back == {"points": 200, "stored_value": total - 200}
