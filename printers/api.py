@@ -13,8 +13,9 @@ from litestar.status_codes import HTTP_200_OK
 
 from memberpos.errors import Forbidden, OutOfScope
 from printers import jobs
-from printers.approval import approve
+from printers.approval import approve, may_approve
 from printers.errors import PrintJobNotFound
+from printers.receipts import job_preview
 from printers.schemas import PrintJobList, PrintJobOut, ReprintIn, job_out
 from printers.spool import JobStatus
 from stores import audit, chain
@@ -60,7 +61,7 @@ class TerminalPrintJobController(Controller):
         data: JSONBody[ReprintIn],
         terminal: NamedDependency[TerminalIdentity],
     ) -> PrintJobOut:
-        await jobs.job_in_store(job_id, terminal.store_id)  # 404 before any PIN is checked
+        job = await jobs.job_in_store(job_id, terminal.store_id)  # 404 before any PIN check
         manager = await approve(
             data.manager_employee_no,
             data.manager_pin,
@@ -68,8 +69,7 @@ class TerminalPrintJobController(Controller):
             terminal_id=terminal.terminal_id,
         )
         copy = await jobs.reprint_job(
-            job_id,
-            store_id=terminal.store_id,
+            job,
             terminal_id=terminal.terminal_id,
             authorised_by=manager.employee_no,
         )
@@ -85,12 +85,10 @@ class TerminalPrintJobController(Controller):
 
 
 def _hq_store_scope(actor: Actor, job_store_id: int | None) -> None:
-    """HQ admins see every job; a store manager only their store's; nobody else any."""
-    if Role.hq_admin in actor.roles:
-        return
-    if Role.store_manager in actor.roles and job_store_id == actor.home_store_id:
-        return
-    raise PrintJobNotFound("No such print job in your stores")
+    """HQ admins see every job; a store manager only their store's (the same people who may
+    approve a reprint there); nobody else any."""
+    if not may_approve(actor, job_store_id):
+        raise PrintJobNotFound("No such print job in your stores")
 
 
 class HqPrintJobController(Controller):
@@ -110,7 +108,7 @@ class HqPrintJobController(Controller):
     ) -> Response[bytes]:
         job = await jobs.job_in_store(job_id, None)
         _hq_store_scope(actor, job.store_id)
-        body = await jobs.preview_job(job_id, store_id=None, fmt=format)
+        body = job_preview(job, format)
         return Response(body, media_type=PREVIEW_MEDIA_TYPES[format])
 
     @get("/", summary="Print jobs of a store (by default those still to print), newest first")

@@ -16,7 +16,7 @@ def _counter_key(terminal_id: int) -> str:
     return f"printers:manager-pin:{terminal_id}"
 
 
-def may_approve(manager: Actor, store_id: int) -> bool:
+def may_approve(manager: Actor, store_id: int | None) -> bool:
     """An HQ admin anywhere, a store manager in their own store."""
     return Role.hq_admin in manager.roles or (
         Role.store_manager in manager.roles and manager.home_store_id == store_id

@@ -7,10 +7,9 @@ so a till learns nothing about other stores' receipts.
 from __future__ import annotations
 
 from collections.abc import Collection
-from typing import Literal
 
 from printers.errors import PrintJobNotFound, PrintJobNotPrinted, PrintJobNotRetryable
-from printers.receipts import copy_bytes, durable_spool, job_preview
+from printers.receipts import copy_bytes, durable_spool
 from printers.spool import JobStatus, PrintJob, Spool
 from printers.spool_store import DatabaseSpoolStore
 
@@ -60,19 +59,18 @@ async def retry_job(job_id: int, *, store_id: int, spool: Spool | None = None) -
 
 
 async def reprint_job(
-    job_id: int,
+    job: PrintJob,
     *,
-    store_id: int,
     terminal_id: int,
     authorised_by: str,
     spool: Spool | None = None,
 ) -> PrintJob:
     """A copy of a printed job, marked 重印/REPRINT, without the drawer kick, on the same
     printer, sent now; the new job afterwards (queued with the reason if the printer
-    failed). Whoever calls this has checked the manager's approval."""
-    job = await job_in_store(job_id, store_id)
+    failed). Whoever calls this found ``job`` through ``job_in_store`` (the till's store)
+    and has checked the manager's approval."""
     if job.status != "printed":
-        raise PrintJobNotPrinted(f"Print job {job_id} is {job.status}", job_status=job.status)
+        raise PrintJobNotPrinted(f"Print job {job.id} is {job.status}", job_status=job.status)
     spool = spool or durable_spool()
     data, text = copy_bytes(job)
     copy = await spool.reprint(
@@ -83,7 +81,3 @@ async def reprint_job(
         authorised_by=authorised_by,
     )
     return await spool.print_job_now(copy.id)
-
-
-async def preview_job(job_id: int, *, store_id: int | None, fmt: Literal["text", "png"]) -> bytes:
-    return job_preview(await job_in_store(job_id, store_id), fmt)

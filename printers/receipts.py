@@ -14,6 +14,7 @@ from typing import Literal, get_args
 
 import msgspec
 
+from memberpos.clock import utc_now
 from printers.errors import InvalidPrintRequest
 from printers.escpos_render import (
     PrinterProfile,
@@ -35,7 +36,7 @@ from printers.layout import (
     local_time,
 )
 from printers.preview import preview_png, preview_text
-from printers.spool import PrintJob, Spool, utc_now
+from printers.spool import PrintJob, Spool
 from printers.spool_store import DatabaseSpoolStore
 from printers.transports import parse_transport
 

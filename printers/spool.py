@@ -12,11 +12,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Collection, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Literal, Protocol
 
 import msgspec
 
+from memberpos.clock import utc_now
 from printers.escpos_render import remove_drawer_kick
 from printers.transports import PrinterUnavailable, Transport
 
@@ -188,10 +189,6 @@ class InMemorySpoolStore:
                 job.printer_id for job in self._jobs.values() if job.status in ACTIVE_STATUSES
             )
         )
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class UnknownPrinter(ValueError):

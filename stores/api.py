@@ -14,8 +14,8 @@ from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 
 from memberpos.clock import business_date, utc_now
 from memberpos.settings import get_settings
-from stores import catalog, chain, staff, terminals
-from stores.access import Actor, Permission
+from stores import audit, catalog, chain, staff, terminals
+from stores.access import Actor
 from stores.guards import EXCLUDE_OPT, bearer, provide_actor, staff_middleware
 from stores.schemas import (
     ActorOut,
@@ -48,7 +48,6 @@ from stores.schemas import (
     TerminalWithKey,
     patch_values,
 )
-from stores.tables import AuditEntry
 
 
 def _out(rows: Any, kind: type) -> Any:
@@ -330,19 +329,9 @@ class AuditController(Controller):
         store_code: FromQuery[str | None] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
     ) -> list[AuditOut]:
-        if not actor.chain_wide:
-            actor.require(Permission.read_audit, actor.home_store_id)
-            store_code = actor.home_store_code
-        else:
-            actor.require(Permission.read_audit)
-        query = AuditEntry.select().order_by(AuditEntry.id, ascending=False).limit(limit)
-        if entity:
-            query = query.where(AuditEntry.entity == entity)
-        if entity_key:
-            query = query.where(AuditEntry.entity_key == entity_key)
-        if store_code:
-            query = query.where(AuditEntry.store_code == store_code)
-        rows = await query.output(load_json=True)
+        rows = await audit.list_entries(
+            actor, entity=entity, entity_key=entity_key, store_code=store_code, limit=limit
+        )
         return _out(rows, list[AuditOut])
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from memberpos.clock import utc_now
-from stores.access import Actor
+from stores.access import Actor, Permission
 from stores.tables import AuditEntry
 
 
@@ -67,3 +67,28 @@ async def record(
 def changed_fields(before: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
     """The subset of ``changes`` that actually differs from ``before``."""
     return {key: value for key, value in changes.items() if before.get(key) != value}
+
+
+async def list_entries(
+    actor: Actor,
+    *,
+    entity: str | None = None,
+    entity_key: str | None = None,
+    store_code: str | None = None,
+    limit: int = 100,
+) -> list[dict[str, Any]]:
+    """The log newest first, within the actor's scope: a store-scoped reader sees only their
+    home store's entries, whatever ``store_code`` asks for."""
+    if not actor.chain_wide:
+        actor.require(Permission.read_audit, actor.home_store_id)
+        store_code = actor.home_store_code
+    else:
+        actor.require(Permission.read_audit)
+    query = AuditEntry.select().order_by(AuditEntry.id, ascending=False).limit(limit)
+    if entity:
+        query = query.where(AuditEntry.entity == entity)
+    if entity_key:
+        query = query.where(AuditEntry.entity_key == entity_key)
+    if store_code:
+        query = query.where(AuditEntry.store_code == store_code)
+    return await query.output(load_json=True)

@@ -95,6 +95,14 @@ async def store_by_code(code: str) -> dict[str, Any]:
     return row
 
 
+async def _region_id(code: str) -> int:
+    """The id of the region a request body names, or a 422 naming ``region_code``."""
+    row = await Region.select(Region.id).where(Region.code == code).first()
+    if row is None:
+        raise UnknownRegion(f"No region with code {code}", field="region_code")
+    return row["id"]
+
+
 async def store_id_for(code: str, *, field: str = "store_code") -> int:
     """The id of the store a request body names, or a 422 naming the field."""
     row = await Store.select(Store.id).where(Store.code == code).first()
@@ -123,9 +131,7 @@ async def create_store(
     actor.require(Permission.manage_chain)
     zone(time_zone)
     async with transaction():
-        region = await Region.select(Region.id).where(Region.code == region_code).first()
-        if region is None:
-            raise UnknownRegion(f"No region with code {region_code}", field="region_code")
+        region_id = await _region_id(region_code)
         if await Store.exists().where(Store.code == code):
             raise DuplicateCode(f"Store {code} already exists", field="code")
         values = {
@@ -136,7 +142,7 @@ async def create_store(
             "phone": phone,
             "status": status,
         }
-        await Store.insert(Store(region=region["id"], created_at=utc_now(), **values)).run()
+        await Store.insert(Store(region=region_id, created_at=utc_now(), **values)).run()
         await audit.record(
             actor,
             "store.create",
@@ -163,14 +169,7 @@ async def update_store(actor: Actor, code: str, changes: dict[str, Any]) -> dict
         if "time_zone" in values:
             zone(values["time_zone"])
         if "region_code" in values:
-            region = (
-                await Region.select(Region.id).where(Region.code == values["region_code"]).first()
-            )
-            if region is None:
-                raise UnknownRegion(
-                    f"No region with code {values['region_code']}", field="region_code"
-                )
-            values["region"] = region["id"]
+            values["region"] = await _region_id(values["region_code"])
         diff = audit.changed_fields(before, changes)
         if diff:
             columns = {

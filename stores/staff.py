@@ -225,7 +225,7 @@ async def sign_in(employee_no: str, password: str, token_hours: int = 12) -> Sig
     if await counter.count(limit_key) >= SIGN_IN_ATTEMPTS:
         raise TooManyAttempts()
     row = (
-        await Staff.select(Staff.id, Staff.password_hash, Staff.status)
+        await Staff.select(*STAFF_COLUMNS, Staff.password_hash)
         .where(Staff.employee_no == employee_no)
         .first()
     )
@@ -245,7 +245,7 @@ async def sign_in(employee_no: str, password: str, token_hours: int = 12) -> Sig
             token_hash=token_digest(token), staff=row["id"], created_at=now, expires_at=expires_at
         )
     ).run()
-    return SignIn(token=token, expires_at=expires_at, actor=await actor_for(row["id"]))
+    return SignIn(token=token, expires_at=expires_at, actor=_actor(row))
 
 
 async def sign_out(token: str) -> None:
@@ -258,6 +258,11 @@ async def actor_for(staff_id: int) -> Actor:
     row = await Staff.select(*STAFF_COLUMNS).where(Staff.id == staff_id).first()
     if row is None:
         raise InvalidToken()
+    return _actor(row)
+
+
+def _actor(row: dict[str, Any]) -> Actor:
+    """The Actor a row of ``STAFF_COLUMNS`` describes."""
     return Actor(
         staff_id=row["id"],
         employee_no=row["employee_no"],
@@ -276,8 +281,13 @@ async def authenticate(token: str | None) -> Actor:
         await StaffSession.select(
             StaffSession.expires_at,
             StaffSession.revoked_at,
-            StaffSession.staff.id.as_alias("staff_id"),
+            StaffSession.staff.id.as_alias("id"),
+            StaffSession.staff.employee_no.as_alias("employee_no"),
+            StaffSession.staff.name.as_alias("name"),
+            StaffSession.staff.roles.as_alias("roles"),
             StaffSession.staff.status.as_alias("status"),
+            StaffSession.staff.home_store.id.as_alias("store_id"),
+            StaffSession.staff.home_store.code.as_alias("store_code"),
         )
         .where(StaffSession.token_hash == token_digest(token))
         .first()
@@ -289,19 +299,19 @@ async def authenticate(token: str | None) -> Actor:
         or session["status"] != "active"
     ):
         raise InvalidToken()
-    return await actor_for(session["staff_id"])
+    return _actor(session)
 
 
 async def verify_pin(employee_no: str, pin: str) -> Actor:
     """A manager's PIN typed at the till to authorise a refund or a big discount."""
     row = (
-        await Staff.select(Staff.id, Staff.pin_hash, Staff.status)
+        await Staff.select(*STAFF_COLUMNS, Staff.pin_hash)
         .where(Staff.employee_no == employee_no)
         .first()
     )
     if row is None or row["status"] != "active" or not verify_secret(row["pin_hash"], pin):
         raise InvalidCredentials("Wrong employee number or PIN")
-    return await actor_for(row["id"])
+    return _actor(row)
 
 
 __all__ = [
