@@ -162,6 +162,26 @@ def points_value_minor(points: int, program: Program) -> int:
     return points // program.points_per_minor_unit
 
 
+def redemption_cap_minor(basket_net_minor: int, program: Program) -> int:
+    """The most points may pay of a basket: the program's share, rounded down (the share is
+    a maximum, so a fraction of a minor unit is never allowed over it)."""
+    return basket_net_minor * program.max_redeem_share_bp // BASIS
+
+
+def max_redemption(basket_net_minor: int, spendable: int, program: Program) -> tuple[int, int]:
+    """The most points the member may pay with on this basket (within the share, the
+    spendable points and the steps; 0 below the minimum), and their value: the largest
+    payment ``check_redemption`` accepts."""
+    points = min(
+        spendable, redemption_cap_minor(basket_net_minor, program) * program.points_per_minor_unit
+    )
+    step = program.redeem_step_points or 1
+    points -= points % step
+    if points < program.min_redeem_points:
+        return 0, 0
+    return points, points_value_minor(points, program)
+
+
 def check_redemption(points: int, basket_net_minor: int, spendable: int, program: Program) -> int:
     """The money ``points`` pay for, or a refusal saying which rule they break: the minimum,
     whole units only (e.g. multiples of 100 points = whole yuan), at most the program's share
@@ -186,7 +206,7 @@ def check_redemption(points: int, basket_net_minor: int, spendable: int, program
             spendable=spendable,
         )
     value = points_value_minor(points, program)
-    cap = basket_net_minor * program.max_redeem_share_bp // BASIS
+    cap = redemption_cap_minor(basket_net_minor, program)
     if value > cap:
         raise RedemptionRefused(
             f"Points may pay at most {program.max_redeem_share_bp / 100:g}% of this basket",

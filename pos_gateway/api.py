@@ -9,11 +9,12 @@ from litestar import Controller, Response, Router, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody
 
+from loyalty.earning import max_redemption
 from memberpos.clock import business_date, utc_now
 from pos_gateway import counter, schemas, tables
 from pos_gateway.batches import post_batch
 from pos_gateway.idempotency import Answer
-from pos_gateway.pricing import max_redeemable, price
+from pos_gateway.pricing import price
 from pos_gateway.refunds import post_refund
 from pos_gateway.sales import post_sale, priced_lines_out, promotions_out
 from stores import catalog
@@ -120,7 +121,7 @@ class CounterController(Controller):
             view, _ = await member_view_and_balances(
                 priced.member.ref, priced.member.account_member_id, at=priced.occurred_at
             )
-            points, value = max_redeemable(
+            points, value = max_redemption(
                 priced.total_minor, view.points_spendable, priced.program
             )
         return schemas.QuoteOut(

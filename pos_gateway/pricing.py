@@ -499,14 +499,3 @@ def balances_out(points: dict[str, int], stored: dict[str, int]) -> schemas.Bala
 async def balances(member_id: int, at: dt.datetime) -> schemas.BalancesOut:
     """A member's balances as they stand (after a refund's postings)."""
     return balances_out(await points_summary(member_id, at), await stored_value_summary(member_id))
-
-
-def max_redeemable(total_minor: int, spendable: int, program: Program) -> tuple[int, int]:
-    """The most points the member may pay with on this basket, and their value."""
-    cap_value = total_minor * program.max_redeem_share_bp // BASIS
-    points = min(spendable, cap_value * program.points_per_minor_unit)
-    step = program.redeem_step_points or 1
-    points -= points % step
-    if points < program.min_redeem_points:
-        return 0, 0
-    return points, earning.points_value_minor(points, program)
