@@ -45,7 +45,6 @@ from promotions.tables import (
     Coupon,
     CouponRedemption,
     Promotion,
-    PromotionMemberUsage,
     PromotionRefund,
     PromotionRevision,
     PromotionSale,
@@ -441,23 +440,14 @@ async def _raw(sql: str, *args: Any) -> list[dict[str, Any]]:
 async def _consume_member_limit(
     promotion: dict[str, Any], member_id: int, period: str, limit: int
 ) -> None:
-    await (
-        PromotionMemberUsage.insert(
-            PromotionMemberUsage(promotion=promotion["id"], member=member_id, period=period, uses=0)
-        )
-        .on_conflict(
-            target=(
-                PromotionMemberUsage.promotion,
-                PromotionMemberUsage.member,
-                PromotionMemberUsage.period,
-            ),
-            action="DO NOTHING",
-        )
-        .run()
-    )
+    # One round trip: the first use inserts the row at 1 (limits are positive), a later one
+    # raises it only while it stays within the limit; no row back means the limit is reached.
     updated = await _raw(
-        "UPDATE promotion_member_usage SET uses = uses + 1 "
-        "WHERE promotion = {} AND member = {} AND period = {} AND uses + 1 <= {} "
+        "INSERT INTO promotion_member_usage (promotion, member, period, uses) "
+        "VALUES ({}, {}, {}, 1) "
+        "ON CONFLICT (promotion, member, period) DO UPDATE "
+        "SET uses = promotion_member_usage.uses + 1 "
+        "WHERE promotion_member_usage.uses + 1 <= {} "
         "RETURNING uses",
         promotion["id"],
         member_id,
@@ -514,6 +504,8 @@ async def commit_sale(
             return  # committed before: a replay
         sale_id = inserted[0]["id"]
         sold_out_now = False
+        uses: list[PromotionUse] = []
+        redemptions: list[CouponRedemption] = []
         if applied:
             rows = {
                 row["code"]: row
@@ -568,7 +560,7 @@ async def commit_sale(
                 await _consume_member_limit(
                     promotion, member_id, "all", promotion["limit_per_member"]
                 )
-            await PromotionUse.insert(
+            uses.append(
                 PromotionUse(
                     promotion=promotion["id"],
                     sale=sale_id,
@@ -596,7 +588,7 @@ async def commit_sale(
                     field="coupons",
                     coupon_code=code,
                 )
-            await CouponRedemption.insert(
+            redemptions.append(
                 CouponRedemption(
                     coupon=updated[0]["id"],
                     sale_ref=sale_ref,
@@ -606,6 +598,11 @@ async def commit_sale(
                     at=at,
                 )
             )
+        # One INSERT each for the sale's uses and redemptions, not one per promotion/coupon.
+        if uses:
+            await PromotionUse.insert(*uses)
+        if redemptions:
+            await CouponRedemption.insert(*redemptions)
         if sold_out_now:
             await bump_generation(definitions_changed=False)
 
