@@ -9,6 +9,7 @@ no longer be honoured is refused with its reason and listed for a manager
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
 import msgspec
@@ -25,7 +26,7 @@ from pos_gateway.tables import OfflineRejection
 from stores.terminals import TerminalIdentity
 
 _KINDS: dict[str, tuple[type[msgspec.Struct], Callable[..., Awaitable[Answer]]]] = {
-    "sale": (schemas.SaleIn, post_sale),
+    "sale": (schemas.SaleIn, partial(post_sale, via_batch=True)),
     "refund": (schemas.RefundIn, post_refund),
     "top_up": (schemas.TopUpIn, post_top_up),
 }
@@ -46,10 +47,7 @@ async def post_batch(terminal: TerminalIdentity, batch: schemas.BatchIn) -> sche
         txn_id = item.body.get("client_txn_id") if isinstance(item.body, dict) else None
         try:
             request = _parse(item.kind, item.body)
-            if item.kind == "sale":
-                answer = await post_sale(terminal, request, via_batch=True)  # type: ignore[arg-type]
-            else:
-                answer = await _KINDS[item.kind][1](terminal, request)
+            answer = await _KINDS[item.kind][1](terminal, request)
         except DomainError as error:
             counts["rejected"] += 1
             await _record_rejection(terminal, batch.batch_id, index, item, txn_id, error)

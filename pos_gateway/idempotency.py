@@ -60,6 +60,12 @@ _REPLAY_SECONDS = 24 * 3600
 log = logging.getLogger("memberpos.pos")
 
 
+def _conflict(client_txn_id: str) -> IdempotencyConflict:
+    return IdempotencyConflict(
+        f"Transaction id {client_txn_id} was used for another request", field="client_txn_id"
+    )
+
+
 def _redis_key(terminal_id: int, client_txn_id: str) -> str:
     return f"memberpos:idem:{terminal_id}:{client_txn_id}"
 
@@ -79,10 +85,7 @@ async def _cached(terminal_id: int, client_txn_id: str, digest: str) -> Answer |
         return None
     cached = msgspec.json.decode(raw)
     if cached["hash"] != digest:
-        raise IdempotencyConflict(
-            f"Transaction id {client_txn_id} was used for another request",
-            field="client_txn_id",
-        )
+        raise _conflict(client_txn_id)
     return Answer(cached["status"], cached["body"].encode(), True, cached["reference"])
 
 
@@ -123,10 +126,7 @@ async def stored_answer(terminal_id: int, client_txn_id: str, digest: str) -> An
     if row is None:
         return None
     if row["request_hash"] != digest:
-        raise IdempotencyConflict(
-            f"Transaction id {client_txn_id} was used for another request",
-            field="client_txn_id",
-        )
+        raise _conflict(client_txn_id)
     if not row["status_code"]:  # pragma: no cover - never visible outside its transaction
         raise RequestInProgress()
     return Answer(row["status_code"], bytes(row["response"]), True, row["reference"])
