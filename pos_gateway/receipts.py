@@ -14,8 +14,8 @@ import msgspec
 from pos_gateway import schemas
 from pos_gateway.pricing import PricedSale
 from printers import layout
-from printers.escpos_render import profile_for_columns, render_escpos
-from printers.preview import preview_text
+from printers.layout import Document
+from printers.receipts import render_document_as
 from stores.tables import Staff, Store
 from stores.terminals import TerminalIdentity
 
@@ -46,10 +46,11 @@ async def _cashier_name(staff_id: int | None) -> str:
     return row["name"] if row else ""
 
 
-def _render(ops: list[Any], receipt: schemas.ReceiptIn) -> tuple[str | None, str | None]:
+def _render(document: Document, receipt: schemas.ReceiptIn) -> tuple[str | None, str | None]:
+    """(text, base64 ESC/POS) of a document as the till asked for it, rendered by printers."""
+    data = render_document_as(document, columns=receipt.columns, fmt=receipt.format)
     if receipt.format == "text":
-        return "\n".join(preview_text(ops, receipt.columns)), None
-    data = render_escpos(ops, profile_for_columns(receipt.columns))
+        return data.decode("utf-8").removesuffix("\n"), None
     return None, base64.b64encode(data).decode("ascii")
 
 
@@ -127,7 +128,7 @@ async def attach_sale_receipt(
             stored_value_balance_minor=balances.stored_value_minor if balances else None,
         ),
     )
-    text, escpos = _render(layout.layout_receipt(model, receipt.columns), receipt)
+    text, escpos = _render(model, receipt)
     return msgspec.structs.replace(answer, receipt_text=text, receipt_escpos_b64=escpos)
 
 
@@ -169,7 +170,7 @@ async def attach_refund_receipt(
         points_reversed=answer.points_reversed,
         points_returned=answer.points_returned,
     )
-    text, escpos = _render(layout.layout_refund(model, receipt.columns), receipt)
+    text, escpos = _render(model, receipt)
     return msgspec.structs.replace(answer, receipt_text=text, receipt_escpos_b64=escpos)
 
 
@@ -196,5 +197,5 @@ async def attach_top_up_receipt(
         payments=(layout.Payment(kind="cash", amount_minor=answer.amount_minor),),
         stored_value_balance_minor=answer.member.stored_value_minor,
     )
-    text, escpos = _render(layout.layout_top_up(model, receipt.columns), receipt)
+    text, escpos = _render(model, receipt)
     return msgspec.structs.replace(answer, receipt_text=text, receipt_escpos_b64=escpos)
