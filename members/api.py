@@ -4,6 +4,8 @@ domain, serialise; the rules are in the domain modules."""
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -17,7 +19,6 @@ from memberpos.errors import InvalidInput
 from members import cards, directory, family, merge, tiers
 from members.access import require_member_operator, require_member_reader
 from members.cards import Operator
-from members.errors import UnknownMember
 from members.family import FamilyActor
 from members.registration import Registration, register
 from members.schemas import (
@@ -51,15 +52,9 @@ from stores.tables import Store
 
 
 def _out(value: Any, kind: type) -> Any:
-    if hasattr(value, "__dataclass_fields__"):
-        value = _asdict(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        value = dataclasses.asdict(value)
     return msgspec.convert(value, kind, strict=False, from_attributes=True)
-
-
-def _asdict(value: Any) -> Any:
-    import dataclasses
-
-    return dataclasses.asdict(value)
 
 
 async def _store_id(code: str, field: str = "home_store_code") -> int:
@@ -67,15 +62,6 @@ async def _store_id(code: str, field: str = "home_store_code") -> int:
     if row is None:
         raise InvalidInput(f"No store {code}", field=field)
     return int(row["id"])
-
-
-async def _member_home(member_id: int) -> int:
-    from members.tables import Member
-
-    row = await Member.select(Member.home_store).where(Member.id == member_id).first()
-    if row is None:
-        raise UnknownMember(f"No member {member_id}", field="member_id")
-    return int(row["home_store"])
 
 
 Limit = Annotated[int, QueryParameter(ge=1, le=200)]
@@ -149,7 +135,7 @@ class MemberController(Controller):
     async def tier(
         self, member_id: FromPath[int], actor: NamedDependency[Actor]
     ) -> TierProgressOut:
-        require_member_reader(actor, await _member_home(member_id))
+        require_member_reader(actor, await directory.home_store_of(member_id))
         return _out(await tiers.tier_progress(member_id), TierProgressOut)
 
     @post(
@@ -169,7 +155,7 @@ class MemberController(Controller):
     async def get_family(
         self, member_id: FromPath[int], actor: NamedDependency[Actor]
     ) -> FamilyOut:
-        require_member_reader(actor, await _member_home(member_id))
+        require_member_reader(actor, await directory.home_store_of(member_id))
         return _out(await family.family_of(member_id), FamilyOut)
 
     @post("/{member_id:int}/family", summary="Attach a child card to this parent (manager/HQ)")
@@ -292,10 +278,15 @@ class TierController(Controller):
 _PAGE = Path(__file__).parent / "static" / "me.html"
 
 
+@functools.cache
+def _page() -> bytes:
+    return _PAGE.read_bytes()
+
+
 @get("/me", include_in_schema=False, summary="The member's phone page")
 async def member_page() -> Response[bytes]:
     return Response(
-        _PAGE.read_bytes(),
+        _page(),
         media_type="text/html; charset=utf-8",
         headers={
             "cache-control": "no-store",

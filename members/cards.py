@@ -172,6 +172,16 @@ async def _member_ref(member_id: int, card_id: int | None, number: str | None) -
     )
 
 
+async def active_card(member_id: int) -> dict[str, Any] | None:
+    """The member's usable card (id, number, kind, status): the newest active one."""
+    return await (
+        Card.select(Card.id, Card.number, Card.kind, Card.status)
+        .where((Card.member == member_id) & (Card.status == "active"))
+        .order_by(Card.id, ascending=False)
+        .first()
+    )
+
+
 async def member_by_phone(phone: str) -> dict[str, Any] | None:
     """The member holding a normalised phone number; a merged member's phone finds the
     member it was merged into."""
@@ -217,12 +227,7 @@ async def find_member(
         member = await member_by_phone(normalised)
         if member is None:
             raise UnknownMember(field="phone")
-        card = (
-            await Card.select(Card.id, Card.number)
-            .where((Card.member == member["id"]) & (Card.status == "active"))
-            .order_by(Card.id, ascending=False)
-            .first()
-        )
+        card = await active_card(member["id"])
         return await _member_ref(
             member["id"], card["id"] if card else None, card["number"] if card else None
         )

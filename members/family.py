@@ -140,17 +140,15 @@ async def attach_child(
         for role, row in (("parent", parent), ("child", child)):
             if row["status"] != "active":
                 raise FamilyLinkRefused(f"The {role} membership is not active", field=role)
-        if await FamilyLink.exists().where(
-            (FamilyLink.child == parent_id) & FamilyLink.detached_at.is_null()
-        ):
+        active = await FamilyLink.select(FamilyLink.parent, FamilyLink.child).where(
+            FamilyLink.detached_at.is_null()
+            & (FamilyLink.child.is_in([parent_id, child_id]) | (FamilyLink.parent == child_id))
+        )
+        if any(link["child"] == parent_id for link in active):
             raise FamilyLinkRefused("The parent is a child card of someone else", field="parent")
-        if await FamilyLink.exists().where(
-            (FamilyLink.parent == child_id) & FamilyLink.detached_at.is_null()
-        ):
+        if any(link["parent"] == child_id for link in active):
             raise FamilyLinkRefused("The child has child cards of their own", field="child")
-        if await FamilyLink.exists().where(
-            (FamilyLink.child == child_id) & FamilyLink.detached_at.is_null()
-        ):
+        if any(link["child"] == child_id for link in active):
             raise ChildAlreadyAttached(field="child")
         now = utc_now()
         inserted = (

@@ -32,6 +32,7 @@ from typing import Any
 from memberpos.clock import utc_now
 from memberpos.db import transaction
 from memberpos.domains import merge_hooks
+from members.cards import active_card
 from members.errors import MergeNotAllowed, MergeRefused, UnknownMember
 from members.locks import for_update
 from members.tables import (
@@ -42,8 +43,6 @@ from members.tables import (
     MemberMerge,
     MemberSession,
     QualifyingSpend,
-    Tier,
-    TierEvent,
 )
 from stores import audit
 from stores.access import Actor, Role
@@ -152,12 +151,7 @@ async def merge_members(
 async def _move_cards(
     actor: Actor, survivor_id: int, merged_id: int, merge_ref: str, at: dt.datetime
 ) -> list[dict[str, Any]]:
-    survivor_active = await (
-        Card.select(Card.id, Card.number)
-        .where((Card.member == survivor_id) & (Card.status == "active"))
-        .order_by(Card.id, ascending=False)
-        .first()
-    )
+    survivor_active = await active_card(survivor_id)
     moved = []
     for card in await Card.select(Card.id, Card.number, Card.status).where(
         Card.member == merged_id
@@ -238,9 +232,17 @@ async def _merge_tier(
 ) -> str | None:
     """The survivor keeps the higher of the two tiers (and that tier's hold), then any
     upgrade the combined spend reaches."""
-    from members.tiers import _qualified, _rank, _spend_tiers, chain_today, rolling_spend
+    from members.tiers import (
+        _all_tiers,
+        _change_tier,
+        _qualified,
+        _rank,
+        _spend_tiers,
+        chain_today,
+        rolling_spend,
+    )
 
-    tiers = {row["id"]: row for row in await Tier.select()}
+    tiers = await _all_tiers()
     target, held = survivor["tier"], survivor["tier_held_until"]
     if _rank(tiers, merged["tier"]) > _rank(tiers, target):
         target, held = merged["tier"], merged["tier_held_until"]
@@ -250,24 +252,18 @@ async def _merge_tier(
         if not (target is None and qualified["threshold_minor"] == 0):
             target, held = qualified["id"], None
     if (target, held) != (survivor["tier"], survivor["tier_held_until"]):
-        values: dict[Any, Any] = {Member.tier_held_until: held, Member.updated_at: at}
-        if target != survivor["tier"]:
-            values.update({Member.tier: target, Member.tier_since: at})
-        await Member.update(values).where(Member.id == survivor["id"])
-        await TierEvent.insert(
-            TierEvent(
-                member=survivor["id"],
-                from_tier=survivor["tier"],
-                to_tier=target,
-                reason="merge",
-                rolling_spend_minor=spend,
-                held_until=held,
-                staff=actor.staff_id,
-                source_kind="merge",
-                source_id=merge_ref,
-                at=at,
-            )
-        ).run()
+        await _change_tier(  # the survivor's row is locked: the change applies
+            survivor["id"],
+            survivor["tier"],
+            target,
+            reason="merge",
+            held_until=held,
+            rolling_spend_minor=spend,
+            staff_id=actor.staff_id,
+            source_kind="merge",
+            source_id=merge_ref,
+            at=at,
+        )
     return tiers[target]["code"] if target in tiers else None
 
 

@@ -12,10 +12,16 @@ from memberpos.clock import utc_now
 from memberpos.counters import get_counter
 from memberpos.db import transaction
 from memberpos.security import hash_secret, verify_secret
-from members.cards import Operator, check_card_number, issue_card, member_by_phone
+from members.cards import (
+    Operator,
+    active_card,
+    check_card_number,
+    issue_card,
+    member_by_phone,
+)
 from members.errors import PinLocked, UnknownMember, WrongPin
 from members.phones import normalise_phone
-from members.tables import Card, Member
+from members.tables import Member
 from stores import audit
 from stores.audit import SystemActor
 
@@ -48,6 +54,8 @@ async def register(registration: Registration, operator: Operator) -> Registered
     phone = normalise_phone(registration.phone)
     if registration.card_number:
         check_card_number(registration.card_number)
+    # argon2 takes tens of milliseconds: hashed before the transaction takes the write lock.
+    pin_hash = hash_secret(registration.payment_pin) if registration.payment_pin else None
     now = utc_now()
     async with transaction():
         referrer_id = None
@@ -79,9 +87,7 @@ async def register(registration: Registration, operator: Operator) -> Registered
                     registered_by_staff=operator.staff_id,
                     registered_by_terminal=operator.terminal_id,
                     referrer=referrer_id,
-                    payment_pin_hash=hash_secret(registration.payment_pin)
-                    if registration.payment_pin
-                    else None,
+                    payment_pin_hash=pin_hash,
                     consent_sms_at=consent["sms"],
                     consent_email_at=consent["email"],
                     consent_push_at=consent["push"],
@@ -97,12 +103,7 @@ async def register(registration: Registration, operator: Operator) -> Registered
         if not inserted:
             existing = await member_by_phone(phone)
             assert existing is not None
-            card = (
-                await Card.select(Card.id, Card.number, Card.kind, Card.status)
-                .where((Card.member == existing["id"]) & (Card.status == "active"))
-                .order_by(Card.id, ascending=False)
-                .first()
-            )
+            card = await active_card(existing["id"])
             return Registered(member_id=existing["id"], card=card, created=False)
         member_id = inserted[0]["id"]
         card = await issue_card(

@@ -36,6 +36,7 @@ from memberpos.security import new_token, token_digest, verify_secret
 from memberpos.settings import get_settings
 from members.cards import (
     Operator,
+    active_card,
     change_card,
     check_card_number,
     member_by_phone,
@@ -387,12 +388,7 @@ async def set_consents(member_id: int, changes: dict[str, bool]) -> dict[str, An
 
 async def current_qr(member_id: int) -> dict[str, Any]:
     """A fresh signed code for the member's usable card, to show at the counter."""
-    card = await (
-        Card.select(Card.number)
-        .where((Card.member == member_id) & (Card.status == "active"))
-        .order_by(Card.id, ascending=False)
-        .first()
-    )
+    card = await active_card(member_id)
     if card is None:
         raise NoActiveCard()
     token, expires = qr_token(card["number"])

@@ -23,11 +23,10 @@ import datetime as dt
 import itertools
 from dataclasses import dataclass
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from piccolo.query.functions.aggregate import Sum
 
-from memberpos.clock import business_date, utc_now
+from memberpos.clock import business_date, utc_now, zone
 from memberpos.db import transaction
 from memberpos.errors import InvalidInput
 from memberpos.settings import get_settings
@@ -124,8 +123,9 @@ def chain_today() -> dt.date:
 
 def end_of_day(day: dt.date) -> dt.datetime:
     """The instant ``day`` ends in the chain's zone: a hold "until 31 March" lasts all of it."""
-    zone = ZoneInfo(get_settings().time_zone)
-    start_next = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=zone)
+    start_next = dt.datetime.combine(
+        day + dt.timedelta(days=1), dt.time(), tzinfo=zone(get_settings().time_zone)
+    )
     return start_next.astimezone(dt.UTC)
 
 
@@ -215,10 +215,11 @@ async def _change_tier(
     source_kind: str | None = None,
     source_id: str | None = None,
     note: str = "",
+    at: dt.datetime | None = None,
 ) -> bool:
     """Move the member from ``current_tier`` to ``new_tier``, conditional on the tier still
     being ``current_tier`` (so a racing job and sale apply one change), with its event."""
-    now = utc_now()
+    now = at or utc_now()
     values: dict[Any, Any] = {Member.tier_held_until: held_until, Member.updated_at: now}
     if new_tier != current_tier:
         values.update({Member.tier: new_tier, Member.tier_since: now})
@@ -273,11 +274,20 @@ async def get_tier(code: str) -> dict[str, Any]:
     return row
 
 
-async def _tier_id(code: str, *, field: str = "tier_code") -> dict[str, Any]:
-    row = await Tier.select().where(Tier.code == code).first()
-    if row is None:
-        raise UnknownTier(f"No tier {code}", field=field)
-    return row
+async def _tier_named(code: str) -> dict[str, Any]:
+    """The tier a request names in ``tier_code``: a 400 naming the field when unknown (a
+    404 is :func:`get_tier`'s, for the tier addressed by the path)."""
+    try:
+        return await get_tier(code)
+    except TierNotFound:
+        raise UnknownTier(f"No tier {code}", field="tier_code") from None
+
+
+async def _paid_tier(code: str) -> dict[str, Any]:
+    tier = await _tier_named(code)
+    if tier["annual_fee_minor"] is None or not tier["active"]:
+        raise NotAPaidTier(f"{code} is not a paid tier", field="tier_code")
+    return tier
 
 
 def _check_order(tiers: list[dict[str, Any]]) -> None:
@@ -322,13 +332,11 @@ async def create_tier(
         "active": active,
     }
     async with transaction():
-        existing = await Tier.select(Tier.code, Tier.rank).where(
-            (Tier.code == code) | (Tier.rank == rank)
-        )
-        if existing:
-            field = "code" if any(r["code"] == code for r in existing) else "rank"
-            raise DuplicateTier(f"A tier with that {field} exists already", field=field)
-        _check_order([*await Tier.select(), values])
+        tiers = await Tier.select()
+        for field in ("code", "rank"):
+            if any(t[field] == values[field] for t in tiers):
+                raise DuplicateTier(f"A tier with that {field} exists already", field=field)
+        _check_order([*tiers, values])
         await Tier.insert(Tier(**values, created_at=utc_now())).run()
         await audit.record(actor, "tier.create", "tier", code, after=values)
         await _tiers_changed()
@@ -339,11 +347,11 @@ async def update_tier(actor: Actor, code: str, changes: dict[str, Any]) -> dict[
     actor.require(Permission.manage_chain)
     async with transaction():
         before = await get_tier(code)
-        if "rank" in changes and changes["rank"] != before["rank"]:
-            if await Tier.exists().where(Tier.rank == changes["rank"]):
-                raise DuplicateTier("A tier with that rank exists already", field="rank")
+        others = [t for t in await Tier.select() if t["id"] != before["id"]]
+        if "rank" in changes and any(t["rank"] == changes["rank"] for t in others):
+            raise DuplicateTier("A tier with that rank exists already", field="rank")
         after = {**before, **changes}
-        _check_order([t for t in await Tier.select() if t["id"] != before["id"]] + [after])
+        _check_order([*others, after])
         values = {Tier._meta.get_column_by_name(k): v for k, v in changes.items()}
         if values:
             await Tier.update(values).where(Tier.id == before["id"])
@@ -364,8 +372,9 @@ async def seed_default_tiers(actor: Actor | SystemActor | None = None) -> int:
     """The four standard tiers (普通会员, 银卡 ¥5,000, 金卡 ¥20,000, 钻石 ¥50,000), those not
     there yet; returns how many were created. Idempotent."""
     actor = actor or SystemActor("seed default tiers")
-    existing = {row["code"] for row in await Tier.select(Tier.code)}
-    taken_ranks = {row["rank"] for row in await Tier.select(Tier.rank)}
+    rows = await Tier.select(Tier.code, Tier.rank)
+    existing = {row["code"] for row in rows}
+    taken_ranks = {row["rank"] for row in rows}
     created = 0
     for code, name, name_en, rank, threshold, multiplier, discount in DEFAULT_TIERS:
         if code in existing or rank in taken_ranks:
@@ -509,9 +518,8 @@ async def review_tiers(as_of: dt.date | None = None) -> list[TierChange]:
             reason = "upgrade"
         if reason is None:
             continue
-        if target is not None and entry is not None and target == entry["id"] and current is None:
-            if held is None:
-                continue
+        if current is None and held is None and entry is not None and target == entry["id"]:
+            continue  # the entry tier, which a member without a tier has anyway
         async with transaction():
             done = await _change_tier(
                 member["id"],
@@ -546,7 +554,7 @@ async def set_tier_manually(
     actor.require(Permission.manage_chain)
     if until < chain_today():
         raise InvalidInput("The end date is in the past", field="until")
-    tier = await _tier_id(tier_code)
+    tier = await _tier_named(tier_code)
     held_until = end_of_day(until)
     async with transaction():
         member = await _member(member_id, lock=True)
@@ -593,31 +601,42 @@ async def grant_paid_tier(
     one the member already holds (nobody should pay for a downgrade)."""
     if paid_until.tzinfo is None:
         raise InvalidInput("paid_until must carry a time zone", field="paid_until")
-    tier = await _tier_id(tier_code)
-    if tier["annual_fee_minor"] is None or not tier["active"]:
-        raise NotAPaidTier(f"{tier_code} is not a paid tier", field="tier_code")
+    tier = await _paid_tier(tier_code)
     async with transaction():
         member = await _member(member_id, lock=True)
-        tiers = await _all_tiers()
-        if member["tier"] != tier["id"] and _rank(tiers, member["tier"]) > tier["rank"]:
-            raise TierChangeRefused(
-                f"The member already holds a higher tier than {tier_code}", field="tier_code"
-            )
-        reason = "renewal" if member["tier"] == tier["id"] else "paid"
-        if not await _change_tier(
-            member_id,
-            member["tier"],
-            tier["id"],
-            reason=reason,
-            held_until=paid_until,
-            source_kind=source_kind,
-            source_id=source_id,
-        ):
-            raise TierChangeRefused("The member's tier changed meanwhile; try again")
+        return await _grant(member, tier, paid_until, source_kind, source_id)
+
+
+async def _grant(
+    member: dict[str, Any],
+    tier: dict[str, Any],
+    paid_until: dt.datetime,
+    source_kind: str | None,
+    source_id: str | None,
+) -> TierChange:
+    """:func:`grant_paid_tier` for a member row already locked and a paid tier already read."""
+    if paid_until.tzinfo is None:
+        raise InvalidInput("paid_until must carry a time zone", field="paid_until")
+    tiers = await _all_tiers()
+    if member["tier"] != tier["id"] and _rank(tiers, member["tier"]) > tier["rank"]:
+        raise TierChangeRefused(
+            f"The member already holds a higher tier than {tier['code']}", field="tier_code"
+        )
+    reason = "renewal" if member["tier"] == tier["id"] else "paid"
+    if not await _change_tier(
+        member["id"],
+        member["tier"],
+        tier["id"],
+        reason=reason,
+        held_until=paid_until,
+        source_kind=source_kind,
+        source_id=source_id,
+    ):
+        raise TierChangeRefused("The member's tier changed meanwhile; try again")
     return TierChange(
-        member_id=member_id,
+        member_id=member["id"],
         from_tier=_code(tiers, member["tier"]),
-        to_tier=tier_code,
+        to_tier=tier["code"],
         reason=reason,
         held_until=paid_until,
     )
@@ -657,9 +676,7 @@ async def buy_paid_tier(
     review after ``paid_until``."""
     if not source_kind or not source_id:
         raise InvalidInput("A purchase needs its source kind and id", field="source_id")
-    tier = await _tier_id(tier_code)
-    if tier["annual_fee_minor"] is None or not tier["active"]:
-        raise NotAPaidTier(f"{tier_code} is not a paid tier", field="tier_code")
+    tier = await _paid_tier(tier_code)
     async with transaction():
         member = await _member(member_id, lock=True)
         earlier = (
@@ -683,18 +700,13 @@ async def buy_paid_tier(
             )
         held = member["tier_held_until"]
         start = held if member["tier"] == tier["id"] and held is not None and held > at else at
-        change = await grant_paid_tier(
-            member_id,
-            tier_code,
-            _one_year_later(start),
-            source_kind=source_kind,
-            source_id=source_id,
-        )
+        paid_until = _one_year_later(start)
+        change = await _grant(member, tier, paid_until, source_kind, source_id)
     return PaidTierPurchase(
         member_id=member_id,
         tier_code=tier_code,
         fee_minor=tier["annual_fee_minor"],
-        paid_until=_one_year_later(start),
+        paid_until=paid_until,
         renewal=change.reason == "renewal",
     )
 
