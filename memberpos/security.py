@@ -63,11 +63,3 @@ def split_terminal_key(full_key: str) -> str | None:
 
 def digests_equal(a: str, b: str) -> bool:
     return hmac.compare_digest(a.encode(), b.encode())
-
-
-def mask_phone(phone: str) -> str:
-    """``13812341234`` → ``138****1234``: what receipts, logs and cashiers see."""
-    digits = phone.lstrip("+")
-    if len(digits) < 7:
-        return "*" * len(digits)
-    return f"{digits[:3]}{'*' * (len(digits) - 7)}{digits[-4:]}"
