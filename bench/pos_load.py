@@ -184,7 +184,8 @@ def seed(terminals: int, members: int, full_demo: bool) -> dict[str, Any]:
 
 
 class Server:
-    def __init__(self, workers: int) -> None:
+    def __init__(self, workers: int, profile: str | None = None) -> None:
+        self.profile = profile
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.workers = workers
@@ -197,8 +198,16 @@ class Server:
     def start(self) -> None:
         import httpx
 
+        # --profile: the server under py-spy (its workers too), folded stacks to a file.
+        py_spy = shutil.which("py-spy", path=str(Path(PYTHON).parent)) or "py-spy"
+        spy = (
+            [py_spy, "record", "--subprocesses", "--format", "raw", "-o", self.profile, "--"]
+            if self.profile
+            else []
+        )
         self.process = subprocess.Popen(
             [
+                *spy,
                 PYTHON,
                 "-m",
                 "memberpos.cli",
@@ -288,8 +297,17 @@ class Server:
         self._sampling = False
         if self._thread is not None:
             self._thread.join(timeout=2)
-        if self.process is not None and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
+        if self.profile and self.process is not None and self.process.poll() is None:
+            os.kill(self.process.pid, signal.SIGINT)  # py-spy writes its file on SIGINT
+            try:
+                self.process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                pass
+        if self.process is not None:
+            try:
+                os.killpg(self.process.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                return
             try:
                 self.process.wait(timeout=15)
             except subprocess.TimeoutExpired:
@@ -638,6 +656,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--full-demo", action="store_true", help="seed the demo's members as well (slower)"
     )
+    parser.add_argument(
+        "--profile", metavar="FILE", help="run the server under py-spy; folded stacks to FILE"
+    )
     parser.add_argument("--seed-only", nargs=3, type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
@@ -662,7 +683,7 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="memberpos-bench-"))
     keys_file = work / "keys.txt"
     keys_file.write_text("\n".join(k["key"] for k in seeded["keys"]) + "\n")
-    server = Server(args.workers)
+    server = Server(args.workers, args.profile)
     server.start()
     result: dict[str, Any] = {}
     try:

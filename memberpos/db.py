@@ -8,12 +8,15 @@ write lock at BEGIN (IMMEDIATE), so two writers queue instead of failing with
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import msgspec
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+from piccolo.querystring import QueryString
 
 from memberpos.settings import Settings, get_settings
 
@@ -61,12 +64,20 @@ async def start_pool(max_size: int = 20) -> bool:
     if isinstance(engine, PostgresEngine):
         if engine.pool is not None:
             return False
-        await engine.start_connection_pool(min_size=2, max_size=max_size)
+        # reset: nothing of ours lives in a session (no advisory locks, LISTEN, SET or
+        # cursors), so a connection goes back to the pool without asyncpg's reset query
+        # (a round trip after every statement run outside a transaction). An open
+        # transaction is still rolled back by the pool itself.
+        await engine.start_connection_pool(min_size=2, max_size=max_size, reset=_keep_session)
         return True
     if isinstance(engine, SQLiteEngine):
         # WAL lets readers go on while one writer commits; the setting lives in the file.
         await engine.run_ddl("PRAGMA journal_mode=WAL")
     return False
+
+
+async def _keep_session(connection: Any) -> None:
+    return None
 
 
 async def close_pool() -> None:
@@ -80,3 +91,63 @@ def sqlite_file(engine: Engine | None = None) -> Path | None:
     if isinstance(engine, SQLiteEngine):
         return Path(engine.path)
     return None
+
+
+# ------------------------------------------------------------------------------ raw SQL
+#
+# The hot paths (a till's sale, its lookups) write their statements by hand: Piccolo's query
+# builder costs several times the database's own work per statement (STACK-NOTES). These run
+# in the current transaction when there is one, else on a pooled connection, on either
+# engine. Placeholders are ``{}`` (Piccolo's QueryString); ``placeholders(n)`` writes a list
+# for ``IN (...)``. On SQLite, columns come back converted by their declared types (dates,
+# timestamps, booleans), JSON as text, as through Piccolo's own raw queries.
+
+
+def placeholders(count: int) -> str:
+    """``{}, {}, …`` for an ``IN (…)`` of ``count`` values."""
+    return ", ".join(["{}"] * count)
+
+
+def lock_clause() -> str:
+    """`` FOR UPDATE`` on PostgreSQL; nothing on SQLite, whose IMMEDIATE transactions hold
+    the single write lock already."""
+    return "" if is_sqlite() else " FOR UPDATE"
+
+
+async def fetch(sql: str, *args: Any) -> Sequence[Mapping[str, Any]]:
+    """The rows of one hand-written statement (``{}`` placeholders)."""
+    return await get_engine().run_querystring(QueryString(sql, *args))
+
+
+async def fetchrow(sql: str, *args: Any) -> Mapping[str, Any] | None:
+    rows = await fetch(sql, *args)
+    return rows[0] if rows else None
+
+
+async def fetchval(sql: str, *args: Any) -> Any:
+    rows = await fetch(sql, *args)
+    if not rows:
+        return None
+    return next(iter(rows[0].values()))
+
+
+def json_text(value: Any) -> str:
+    """A JSON column's value for a hand-written statement (text on both engines)."""
+    return msgspec.json.encode(value).decode()
+
+
+async def insert(
+    table: str, rows: Sequence[Mapping[str, Any]], *, returning: str | None = None
+) -> Sequence[Mapping[str, Any]]:
+    """One multi-row ``INSERT`` of ``rows`` (dicts with the same keys, in the same order);
+    JSON columns' values go through :func:`json_text` first. ``returning``: a column list."""
+    if not rows:
+        return []
+    columns = list(rows[0])
+    row_marks = "(" + placeholders(len(columns)) + ")"
+    sql = (
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
+        + ", ".join([row_marks] * len(rows))
+        + (f" RETURNING {returning}" if returning else "")
+    )
+    return await fetch(sql, *[row[column] for row in rows for column in columns])

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from memberpos.clock import utc_now
-from memberpos.db import transaction
+from memberpos.db import fetchrow, transaction
 from memberpos.errors import Forbidden
 from memberpos.settings import get_settings
 from members.errors import (
@@ -121,24 +121,17 @@ class MemberRef:
 
 
 async def _card_row(number: str) -> dict[str, Any]:
-    row = (
-        await Card.select(
-            Card.id,
-            Card.number,
-            Card.status,
-            Card.member.id.as_alias("member_id"),
-            Card.member.status.as_alias("member_status"),
-            Card.member.phone.as_alias("member_phone"),
-            Card.member.name.as_alias("member_name"),
-            Card.member.tier.as_alias("member_tier"),
-            Card.member.home_store.as_alias("member_home_store"),
-        )
-        .where(Card.number == number)
-        .first()
+    # On every swipe at a till: one hand-written statement (memberpos.db.fetchrow).
+    row = await fetchrow(
+        "SELECT c.id, c.number, c.status, m.id AS member_id, m.status AS member_status,"
+        " m.phone AS member_phone, m.name AS member_name, m.tier AS member_tier,"
+        " m.home_store AS member_home_store"
+        " FROM card c JOIN member m ON m.id = c.member WHERE c.number = {}",
+        number,
     )
     if row is None:
         raise UnknownCard(f"No card {number}", field="card_number")
-    return row
+    return dict(row)
 
 
 def _refuse_unusable(card: dict[str, Any]) -> None:

@@ -20,10 +20,9 @@ import msgspec
 
 from memberpos.cache import get_redis
 from memberpos.clock import utc_now
-from memberpos.db import transaction
+from memberpos.db import fetch, fetchrow, fetchval, transaction
 from memberpos.errors import DomainError
 from pos_gateway.errors import IdempotencyConflict, RequestInProgress
-from pos_gateway.tables import IdempotencyRecord
 
 _encoder = msgspec.json.Encoder(order="sorted")
 
@@ -110,18 +109,11 @@ async def _remember(terminal_id: int, client_txn_id: str, digest: str, answer: A
 async def stored_answer(terminal_id: int, client_txn_id: str, digest: str) -> Answer | None:
     if (cached := await _cached(terminal_id, client_txn_id, digest)) is not None:
         return cached
-    row = (
-        await IdempotencyRecord.select(
-            IdempotencyRecord.request_hash,
-            IdempotencyRecord.status_code,
-            IdempotencyRecord.response,
-            IdempotencyRecord.reference,
-        )
-        .where(
-            (IdempotencyRecord.terminal == terminal_id)
-            & (IdempotencyRecord.client_txn_id == client_txn_id)
-        )
-        .first()
+    row = await fetchrow(
+        "SELECT request_hash, status_code, response, reference FROM idempotency_record"
+        " WHERE terminal = {} AND client_txn_id = {}",
+        terminal_id,
+        client_txn_id,
     )
     if row is None:
         return None
@@ -133,26 +125,22 @@ async def stored_answer(terminal_id: int, client_txn_id: str, digest: str) -> An
 
 
 async def _claim(terminal_id: int, client_txn_id: str, operation: str, digest: str) -> int:
-    rows = (
-        await IdempotencyRecord.insert(
-            IdempotencyRecord(
-                terminal=terminal_id,
-                client_txn_id=client_txn_id,
-                operation=operation,
-                request_hash=digest,
-                status_code=0,
-                created_at=utc_now(),
-            )
-        )
-        .on_conflict(
-            target=(IdempotencyRecord.terminal, IdempotencyRecord.client_txn_id),
-            action="DO NOTHING",
-        )
-        .returning(IdempotencyRecord.id)
+    """The key, taken in the operation's transaction; a racing twin's insert waits for this
+    transaction and then finds the key taken (``_Taken``)."""
+    record_id = await fetchval(
+        "INSERT INTO idempotency_record"
+        " (terminal, client_txn_id, operation, request_hash, status_code, reference, created_at)"
+        " VALUES ({}, {}, {}, {}, 0, '', {})"
+        " ON CONFLICT (terminal, client_txn_id) DO NOTHING RETURNING id",
+        terminal_id,
+        client_txn_id,
+        operation,
+        digest,
+        utc_now(),
     )
-    if not rows:
+    if record_id is None:
         raise _Taken()
-    return rows[0]["id"]
+    return record_id
 
 
 async def run_once(
@@ -170,13 +158,15 @@ async def run_once(
     inside the one transaction that also stores the answer. A stored answer short-cuts both.
     """
     digest = request_hash(request)
-    if (done := await stored_answer(terminal_id, client_txn_id, digest)) is not None:
+    # A replay is answered from Redis without touching the database; otherwise the claim
+    # of the key below finds a stored answer (no read of the record before every request).
+    if (done := await _cached(terminal_id, client_txn_id, digest)) is not None:
         return done
     try:
         prepared = await prepare()
     except DomainError:
-        # The same request may have been applied by a racing twin since the check above
-        # (its effect is what now refuses this one): that twin's answer is the answer.
+        # The same request may have been applied already, by a racing twin or before the
+        # answer was lost (its effect is what now refuses this one): that answer stands.
         if (done := await stored_answer(terminal_id, client_txn_id, digest)) is not None:
             return done
         raise
@@ -185,13 +175,14 @@ async def run_once(
             record_id = await _claim(terminal_id, client_txn_id, operation, digest)
             outcome = await apply(prepared)
             body = msgspec.json.encode(outcome.answer)
-            await IdempotencyRecord.update(
-                {
-                    IdempotencyRecord.status_code: outcome.status_code,
-                    IdempotencyRecord.response: body,
-                    IdempotencyRecord.reference: outcome.reference,
-                }
-            ).where(IdempotencyRecord.id == record_id)
+            await fetch(
+                "UPDATE idempotency_record SET status_code = {}, response = {}, reference = {}"
+                " WHERE id = {}",
+                outcome.status_code,
+                body,
+                outcome.reference,
+                record_id,
+            )
     except _Taken:
         if (done := await stored_answer(terminal_id, client_txn_id, digest)) is not None:
             return done

@@ -15,11 +15,11 @@ from loyalty import earning
 from loyalty.points import points_summary
 from loyalty.program import Program, load_program
 from loyalty.stored_value import stored_value_summary
+from memberpos.db import fetch, fetchrow, placeholders
 from memberpos.money import allocate
 from memberpos.settings import get_settings
 from members import family, tiers
 from members.cards import MemberRef, find_member
-from members.tables import Member
 from pos_gateway import schemas
 from pos_gateway.errors import (
     ManagerNotAuthorised,
@@ -33,7 +33,7 @@ from promotions import engine, service
 from stores.access import Role
 from stores.errors import ProductNotFound
 from stores.staff import verify_pin
-from stores.tables import Product, Staff, StorePrice
+from stores.tables import Staff
 from stores.terminals import TerminalIdentity
 
 BASIS = 10_000
@@ -124,39 +124,29 @@ async def load_products(skus: list[str], store_id: int, on: dt.date) -> dict[str
     """The products of a basket and their prices in the store on the business date (the
     latest store price in effect, else the catalog's): two queries whatever the basket."""
     wanted = sorted(set(skus))
-    rows = await Product.select(
-        Product.id,
-        Product.sku,
-        Product.name,
-        Product.tags,
-        Product.retail_price_minor,
-        Product.member_price_minor,
-        Product.status,
-        Product.category.path.as_alias("category_path"),
-        Product.brand.code.as_alias("brand_code"),
-    ).where(Product.sku.is_in(wanted))
+    rows = await fetch(
+        "SELECT p.id, p.sku, p.name, p.tags, p.retail_price_minor, p.member_price_minor,"
+        " c.path AS category_path, b.code AS brand_code,"
+        " sp.id AS override, sp.retail_price_minor AS store_retail_price_minor,"
+        " sp.member_price_minor AS store_member_price_minor"
+        " FROM product p"
+        " LEFT JOIN category c ON c.id = p.category"
+        " LEFT JOIN brand b ON b.id = p.brand"
+        " LEFT JOIN store_price sp ON sp.id = ("
+        "   SELECT x.id FROM store_price x WHERE x.product = p.id AND x.store = {}"
+        "   AND x.effective_from <= {} ORDER BY x.effective_from DESC, x.id DESC LIMIT 1)"
+        f" WHERE p.sku IN ({placeholders(len(wanted))})",
+        store_id,
+        on,
+        *wanted,
+    )
     found = {row["sku"]: row for row in rows}
     for position, sku in enumerate(skus):
         if sku not in found:
             raise ProductNotFound(f"No product {sku}", field=f"lines[{position}].sku")
-    overrides = await (
-        StorePrice.select(
-            StorePrice.product,
-            StorePrice.retail_price_minor,
-            StorePrice.member_price_minor,
-            StorePrice.effective_from,
-        )
-        .where(
-            StorePrice.product.is_in([row["id"] for row in rows])
-            & (StorePrice.store == store_id)
-            & (StorePrice.effective_from <= on)
-        )
-        .order_by(StorePrice.effective_from)
-    )
-    latest = {row["product"]: row for row in overrides}  # ordered: the last one wins
     products: dict[str, ProductInfo] = {}
     for sku, row in found.items():
-        override = latest.get(row["id"])
+        prefix = "store_" if row["override"] is not None else ""
         products[sku] = ProductInfo(
             product_id=row["id"],
             sku=sku,
@@ -164,8 +154,8 @@ async def load_products(skus: list[str], store_id: int, on: dt.date) -> dict[str
             category_path=row["category_path"] or "",
             brand_code=row["brand_code"],
             tags=tuple(row["tags"] or ()),
-            retail_price_minor=(override or row)["retail_price_minor"],
-            member_price_minor=(override or row)["member_price_minor"],
+            retail_price_minor=row[f"{prefix}retail_price_minor"],
+            member_price_minor=row[f"{prefix}member_price_minor"],
         )
     return products
 
@@ -232,33 +222,30 @@ async def member_context(
     identification: schemas.MemberIn, at: dt.datetime, *, config_generation: int | None = None
 ) -> MemberContext:
     ref = await identify(identification)
-    row = (
-        await Member.select(
-            Member.birthday,
-            Member.phone,
-            Member.consent_sms_at,
-            Member.consent_email_at,
-            Member.consent_push_at,
-            *tiers.benefit_columns(),
-        )
-        .where(Member.id == ref.member_id)
-        .first()
+    # One statement for the rest: the member's row and tier, whose account it pays and earns
+    # with (a family parent's), and whether it has bought before.
+    row = await fetchrow(
+        "SELECT m.birthday, m.phone, m.consent_sms_at, m.consent_email_at, m.consent_push_at,"
+        " t.code AS tier_code, t.name AS tier_name, t.points_multiplier_bp AS tier_multiplier,"
+        " t.discount_bp AS tier_discount,"
+        " (SELECT f.parent FROM family_link f WHERE f.child = m.id AND f.detached_at IS NULL"
+        "  LIMIT 1) AS parent,"
+        " (SELECT s.id FROM sale s WHERE s.member = m.id LIMIT 1) AS a_sale"
+        " FROM member m LEFT JOIN tier t ON t.id = m.tier WHERE m.id = {}",
+        ref.member_id,
     )
     assert row is not None
     consents = frozenset(
         channel for channel in ("sms", "email", "push") if row[f"consent_{channel}_at"]
     )
-    from pos_gateway.tables import Sale
-
-    first = not await Sale.exists().where(Sale.member == ref.member_id)
     return MemberContext(
         ref=ref,
-        account_member_id=await family.points_owner(ref.member_id),
+        account_member_id=row["parent"] or ref.member_id,
         tier=await tiers.benefits_from_row(row, config_generation=config_generation),
         birthday=row["birthday"],
         consents=consents,
         phone=row["phone"],
-        is_first_purchase=first,
+        is_first_purchase=row["a_sale"] is None,
     )
 
 

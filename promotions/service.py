@@ -29,7 +29,7 @@ import msgspec
 from piccolo.querystring import QueryString
 
 from memberpos.clock import utc_now
-from memberpos.db import get_engine, transaction
+from memberpos.db import fetchrow, get_engine, transaction
 from promotions import codes, engine
 from promotions.errors import (
     CouponExpired,
@@ -127,16 +127,12 @@ def invalidate_cache() -> None:
 
 
 async def _settings() -> dict[str, Any]:
-    row = (
-        await PromotionSettings.select(
-            PromotionSettings.generation,
-            PromotionSettings.changed_at,
-            PromotionSettings.exclusive_groups,
-            PromotionSettings.max_combinations,
-        )
-        .where(PromotionSettings.id == 1)
-        .first()
+    # Read before every priced basket: one hand-written statement.
+    found = await fetchrow(
+        "SELECT generation, changed_at, exclusive_groups, max_combinations"
+        " FROM promotion_settings WHERE id = 1"
     )
+    row = dict(found) if found is not None else None
     if row is None:
         return {
             "generation": 0,

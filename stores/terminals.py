@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from memberpos.clock import utc_now
-from memberpos.db import transaction
+from memberpos.db import fetch, fetchrow, transaction
 from memberpos.security import digests_equal, new_terminal_key, split_terminal_key, token_digest
 from stores import audit
 from stores.access import Actor, Permission
@@ -161,20 +161,12 @@ async def authenticate(presented_key: str | None) -> TerminalIdentity:
     key_id = split_terminal_key(presented_key or "")
     if key_id is None:
         raise InvalidTerminalKey()
-    row = (
-        await Terminal.select(
-            Terminal.id,
-            Terminal.name,
-            Terminal.key_hash,
-            Terminal.status,
-            Terminal.last_seen_at,
-            Terminal.store.id.as_alias("store_id"),
-            Terminal.store.code.as_alias("store_code"),
-            Terminal.store.time_zone.as_alias("time_zone"),
-            Terminal.store.status.as_alias("store_status"),
-        )
-        .where(Terminal.key_id == key_id)
-        .first()
+    # Every till request starts here: one hand-written statement (memberpos.db.fetchrow).
+    row = await fetchrow(
+        "SELECT t.id, t.name, t.key_hash, t.status, t.last_seen_at, s.id AS store_id,"
+        " s.code AS store_code, s.time_zone, s.status AS store_status"
+        " FROM terminal t JOIN store s ON s.id = t.store WHERE t.key_id = {}",
+        key_id,
     )
     if row is None or not digests_equal(row["key_hash"], token_digest(presented_key or "")):
         raise InvalidTerminalKey()
@@ -184,7 +176,7 @@ async def authenticate(presented_key: str | None) -> TerminalIdentity:
         raise StoreNotTrading()
     now = utc_now()
     if row["last_seen_at"] is None or now - row["last_seen_at"] > LAST_SEEN_RESOLUTION:
-        await Terminal.update({Terminal.last_seen_at: now}).where(Terminal.id == row["id"])
+        await fetch("UPDATE terminal SET last_seen_at = {} WHERE id = {}", now, row["id"])
     return TerminalIdentity(
         terminal_id=row["id"],
         name=row["name"],
