@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pos_gateway.tables import TerminalSequence
+from memberpos.db import fetchval
 
 _NEXT = (
     "INSERT INTO terminal_sequence (terminal, business_date, last_seq) VALUES ({}, {}, 1) "
@@ -19,5 +19,5 @@ _NEXT = (
 async def next_number(terminal_id: int, business_date: dt.date) -> str:
     """The next document number of the terminal's day; call it inside the document's own
     transaction, so a rolled-back document gives its number back."""
-    rows = await TerminalSequence.raw(_NEXT, terminal_id, business_date)
-    return f"{business_date:%y%m%d}{terminal_id:04d}{rows[0]['last_seq']:06d}"
+    seq = await fetchval(_NEXT, terminal_id, business_date)
+    return f"{business_date:%y%m%d}{terminal_id:04d}{seq:06d}"

@@ -18,11 +18,10 @@ from loyalty import stored_value
 from loyalty.earning import check_redemption, expiry_date
 from loyalty.points import Source, points_summary
 from memberpos.clock import utc_now
+from memberpos.db import fetch, insert, json_text, lock_clause, placeholders
 from memberpos.money import allocate
 from members import family, tiers
-from members.locks import for_update
 from members.registration import verify_payment_pin
-from members.tables import Member, Outbox
 from pos_gateway import schemas
 from pos_gateway.errors import (
     ChangeNotCash,
@@ -41,7 +40,6 @@ from pos_gateway.pricing import (
     member_view_and_balances,
     price,
 )
-from pos_gateway.tables import Sale, SaleLine, SalePayment
 from promotions import service as promotions
 from stores import commission
 from stores.terminals import TerminalIdentity
@@ -264,91 +262,104 @@ async def apply_sale(prepared: PreparedSale) -> Outcome:
         ],
     )
 
-    sale_rows = await Sale.insert(
-        Sale(
-            sale_no=sale_no,
-            store=terminal.store_id,
-            terminal=terminal.terminal_id,
-            cashier=priced.cashier_id,
-            manager=priced.manager_id,
-            member=member.ref.member_id if member else None,
-            account_member=member.account_member_id if member else None,
-            card_number=member.ref.card_number if member else None,
-            client_txn_id=request.client_txn_id,
-            occurred_at=at,
-            received_at=now,
-            business_date=priced.business_date,
-            offline=request.offline or prepared.via_batch,
-            currency=priced.priced.currency,
-            gross_minor=priced.priced.gross_minor,
-            discount_minor=priced.priced.discount_minor,
-            total_minor=priced.total_minor,
-            change_minor=prepared.change_minor,
-            points_used=prepared.points_used,
-            points_value_minor=prepared.points_value_minor,
-            stored_value_minor=prepared.stored_value_minor,
-            points_earned=priced.earn.points,
-            commission_minor=commission_total,
-            pricing={
-                "applied": [
+    # The sale's own rows: three hand-written inserts (memberpos.db.insert).
+    sale_rows = await insert(
+        "sale",
+        [
+            {
+                "sale_no": sale_no,
+                "store": terminal.store_id,
+                "terminal": terminal.terminal_id,
+                "cashier": priced.cashier_id,
+                "manager": priced.manager_id,
+                "member": member.ref.member_id if member else None,
+                "account_member": member.account_member_id if member else None,
+                "card_number": member.ref.card_number if member else None,
+                "client_txn_id": request.client_txn_id,
+                "occurred_at": at,
+                "received_at": now,
+                "business_date": priced.business_date,
+                "offline": request.offline or prepared.via_batch,
+                "currency": priced.priced.currency,
+                "gross_minor": priced.priced.gross_minor,
+                "discount_minor": priced.priced.discount_minor,
+                "total_minor": priced.total_minor,
+                "change_minor": prepared.change_minor,
+                "points_used": prepared.points_used,
+                "points_value_minor": prepared.points_value_minor,
+                "stored_value_minor": prepared.stored_value_minor,
+                "points_earned": priced.earn.points,
+                "commission_minor": commission_total,
+                "refunded_minor": 0,
+                "pricing": json_text(
                     {
-                        "id": a.promotion_id,
-                        "kind": a.kind,
-                        "amount_minor": a.total_amount_minor,
-                        "reason_en": a.reason_en,
-                        "reason_zh": a.reason_zh,
-                        "coupon_code": a.coupon_code,
+                        "applied": [
+                            {
+                                "id": a.promotion_id,
+                                "kind": a.kind,
+                                "amount_minor": a.total_amount_minor,
+                                "reason_en": a.reason_en,
+                                "reason_zh": a.reason_zh,
+                                "coupon_code": a.coupon_code,
+                            }
+                            for a in priced.priced.applied
+                        ],
+                        "rejected": [
+                            {"id": r.promotion_id, "code": r.code, "reason_en": r.reason_en}
+                            for r in priced.priced.rejected
+                        ],
+                        "gifts": [
+                            [g.promotion_id, g.sku, g.quantity] for g in priced.priced.gifts
+                        ],
                     }
-                    for a in priced.priced.applied
-                ],
-                "rejected": [
-                    {"id": r.promotion_id, "code": r.code, "reason_en": r.reason_en}
-                    for r in priced.priced.rejected
-                ],
-                "gifts": [[g.promotion_id, g.sku, g.quantity] for g in priced.priced.gifts],
-            },
-            earning={lp.line_id: list(lp.rules) for lp in priced.earn.lines},
-        )
-    ).returning(Sale.id)
-    sale_id = sale_rows[0]["id"]
-    await SaleLine.insert(
-        *[
-            SaleLine(
-                sale=sale_id,
-                line_no=n,
-                sku=priced.lines[n - 1].sku,
-                name=priced.products[n - 1].name,
-                category_path=priced.products[n - 1].category_path,
-                brand_code=priced.products[n - 1].brand_code,
-                quantity=priced.lines[n - 1].quantity,
-                unit_price_minor=priced.unit_prices[n - 1],
-                list_price_minor=priced.products[n - 1].retail_price_minor,
-                gross_minor=engine_lines[n - 1].gross_minor,
-                discount_minor=engine_lines[n - 1].gross_minor - nets[n - 1],
-                net_minor=nets[n - 1],
-                points_paid_minor=points_paid[n - 1],
-                points_used=points_used[n - 1],
-                stored_value_paid_minor=stored_paid[n - 1],
-                points_earned=earned_by_line[n - 1],
-                salespeople=[list(pair) for pair in priced.salespeople[n - 1]],
-                adjustments=[
-                    [adj.promotion_id, adj.amount_minor] for adj in engine_lines[n - 1].adjustments
-                ],
-            )
-            for n in range(1, len(priced.lines) + 1)
-        ]
+                ),
+                "earning": json_text({lp.line_id: list(lp.rules) for lp in priced.earn.lines}),
+            }
+        ],
+        returning="id",
     )
-    await SalePayment.insert(
-        *[
-            SalePayment(
-                sale=sale_id,
-                method=p.method,
-                amount_minor=p.amount_minor,
-                points=p.points or 0,
-                reference=p.reference,
-            )
+    sale_id = sale_rows[0]["id"]
+    await insert(
+        "sale_line",
+        [
+            {
+                "sale": sale_id,
+                "line_no": n,
+                "sku": priced.lines[n - 1].sku,
+                "name": priced.products[n - 1].name,
+                "category_path": priced.products[n - 1].category_path,
+                "brand_code": priced.products[n - 1].brand_code,
+                "quantity": priced.lines[n - 1].quantity,
+                "unit_price_minor": priced.unit_prices[n - 1],
+                "list_price_minor": priced.products[n - 1].retail_price_minor,
+                "gross_minor": engine_lines[n - 1].gross_minor,
+                "discount_minor": engine_lines[n - 1].gross_minor - nets[n - 1],
+                "net_minor": nets[n - 1],
+                "points_paid_minor": points_paid[n - 1],
+                "points_used": points_used[n - 1],
+                "stored_value_paid_minor": stored_paid[n - 1],
+                "points_earned": earned_by_line[n - 1],
+                "salespeople": json_text([list(pair) for pair in priced.salespeople[n - 1]]),
+                "adjustments": json_text(
+                    [[a.promotion_id, a.amount_minor] for a in engine_lines[n - 1].adjustments]
+                ),
+                "refunded_quantity": 0,
+            }
+            for n in range(1, len(priced.lines) + 1)
+        ],
+    )
+    await insert(
+        "sale_payment",
+        [
+            {
+                "sale": sale_id,
+                "method": p.method,
+                "amount_minor": p.amount_minor,
+                "points": p.points or 0,
+                "reference": p.reference,
+            }
             for p in request.payments
-        ]
+        ],
     )
 
     view = None
@@ -408,24 +419,31 @@ async def _tell_member(
     channel = next((c for c in ("push", "sms") if c in member.consents), None)
     if channel is None:
         return
-    await Outbox.insert(
-        Outbox(
-            member=member.ref.member_id,
-            channel=channel,
-            recipient=member.phone,
-            template="sale_receipt",
-            payload={
-                "sale_no": sale_no,
-                "store_code": priced.terminal.store_code,
-                "total_minor": priced.total_minor,
-                "points_earned": priced.earn.points,
-                "points_used": prepared.points_used,
-                "stored_value_used_minor": prepared.stored_value_minor,
-                "points_balance": balances.points_balance,
-                "stored_value_minor": balances.stored_value_minor,
-            },
-            created_at=utc_now(),
-        )
+    await insert(
+        "outbox",
+        [
+            {
+                "member": member.ref.member_id,
+                "channel": channel,
+                "recipient": member.phone,
+                "template": "sale_receipt",
+                "payload": json_text(
+                    {
+                        "sale_no": sale_no,
+                        "store_code": priced.terminal.store_code,
+                        "total_minor": priced.total_minor,
+                        "points_earned": priced.earn.points,
+                        "points_used": prepared.points_used,
+                        "stored_value_used_minor": prepared.stored_value_minor,
+                        "points_balance": balances.points_balance,
+                        "stored_value_minor": balances.stored_value_minor,
+                    }
+                ),
+                "created_at": utc_now(),
+                "sent_at": None,
+                "attempts": 0,
+            }
+        ],
     )
 
 
@@ -498,6 +516,8 @@ async def lock_members(*member_ids: int | None) -> None:
     needs no row locks."""
     wanted = sorted({member_id for member_id in member_ids if member_id})
     if wanted:
-        await for_update(
-            Member.select(Member.id).where(Member.id.is_in(wanted)).order_by(Member.id)
+        await fetch(
+            f"SELECT id FROM member WHERE id IN ({placeholders(len(wanted))}) ORDER BY id"
+            + lock_clause(),
+            *wanted,
         )
