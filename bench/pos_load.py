@@ -446,12 +446,25 @@ async def _lean_connection(
     latencies: list[float],
     statuses: dict[int, int],
     codes: dict[str, int],
+    interval: float = 0.0,
+    first_at: float = 0.0,
 ) -> None:
+    """Closed loop (``interval`` 0: the next sale as soon as the answer is in) or open loop
+    (a sale every ``interval`` seconds from ``first_at``, latency counted from the time the
+    sale was due, so a slow answer also delays, and is charged for, the sales behind it)."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     index = 0
+    due = first_at
     try:
         while time.perf_counter() < stop_at and index < len(requests):
-            started = time.perf_counter()
+            if interval:
+                wait = due - time.perf_counter()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                started = due
+                due += interval
+            else:
+                started = time.perf_counter()
             writer.write(requests[index])
             index += 1
             head = await reader.readuntil(b"\r\n\r\n")
@@ -472,10 +485,11 @@ async def _lean_connection(
 
 
 def run_lean(
-    port: int, bodies: Path, keys: Path, connections: int, duration: int
+    port: int, bodies: Path, keys: Path, connections: int, duration: int, rate: float = 0.0
 ) -> dict[str, Any]:
     """A minimal keep-alive HTTP/1.1 client (no parsing beyond status and length), used when
-    wrk is not installed; run in this process after the server is up."""
+    wrk is not installed or an open-loop ``rate`` (sales/s over all tills) is asked for; run
+    in this process after the server is up."""
     key_list = keys.read_text().split()
     per_connection: list[list[bytes]] = [[] for _ in range(connections)]
     with bodies.open() as source:
@@ -495,10 +509,20 @@ def run_lean(
     async def main() -> float:
         started = time.perf_counter()
         stop_at = started + duration
+        interval = connections / rate if rate else 0.0
         await asyncio.gather(
             *(
-                _lean_connection(port, reqs, stop_at, latencies, statuses, codes)
-                for reqs in per_connection
+                _lean_connection(
+                    port,
+                    reqs,
+                    stop_at,
+                    latencies,
+                    statuses,
+                    codes,
+                    interval,
+                    started + interval * n / connections,  # the tills' sales interleaved
+                )
+                for n, reqs in enumerate(per_connection)
             )
         )
         return time.perf_counter() - started
@@ -652,6 +676,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--templates", type=int, default=300, help="distinct quoted baskets")
     parser.add_argument("--warmup", type=int, default=3, help="seconds of load not counted")
     parser.add_argument("--generator", choices=("auto", "wrk", "asyncio"), default="auto")
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=0.0,
+        help="open loop: offer this many sales/s over all tills (each till posts at a steady "
+        "pace, latency counted from when a sale was due) instead of each till posting its next "
+        "sale as soon as the last is answered",
+    )
     parser.add_argument("--no-pgbench", action="store_true")
     parser.add_argument(
         "--full-demo", action="store_true", help="seed the demo's members as well (slower)"
@@ -669,6 +701,8 @@ def main(argv: list[str] | None = None) -> int:
 
     rng = random.Random(2026)
     generator = args.generator
+    if args.rate:
+        generator = "asyncio"  # wrk has no open-loop pace
     if generator == "auto":
         generator = "wrk" if shutil.which("wrk") else "asyncio"
     threads = 2 if generator == "wrk" else 1
@@ -726,6 +760,8 @@ def main(argv: list[str] | None = None) -> int:
     created = int(statuses.get("201", 0))
     errors = result.get("codes") or {k: v for k, v in statuses.items() if k != "201"}
     rate = created / seconds if seconds else 0.0
+    if args.rate:
+        print(f"open loop: {args.rate:,.0f} sales/s offered by {args.terminals} tills")
     print(
         f"service: {rate:,.0f} sales/s ({created} sales in {seconds:.1f} s), latency "
         f"p50 {result['p50'] / 1000:.1f} ms, p95 {result['p95'] / 1000:.1f} ms, "
@@ -770,7 +806,7 @@ def _load(
 ) -> dict[str, Any]:
     if generator == "wrk":
         return run_wrk(server.base, bodies, keys, args.terminals, threads, duration)
-    return run_lean(server.port, bodies, keys, args.terminals, duration)
+    return run_lean(server.port, bodies, keys, args.terminals, duration, args.rate)
 
 
 if __name__ == "__main__":

@@ -32,14 +32,20 @@ def build_engine(settings: Settings | None = None) -> Engine:
     return PostgresEngine(config={"dsn": dsn}, log_queries=False)
 
 
-def get_engine() -> Engine:
-    """The engine every table is bound to (Piccolo resolves it through ``piccolo_conf``)."""
-    from piccolo.engine.finder import engine_finder
+_engine: Engine | None = None
 
-    engine = engine_finder()
-    if engine is None:  # pragma: no cover - piccolo_conf always defines DB
-        raise RuntimeError("no Piccolo engine configured")
-    return engine
+
+def get_engine() -> Engine:
+    """The engine every table is bound to (Piccolo resolves it through ``piccolo_conf``, once
+    per process, as each table does for itself: the lookup costs more than a statement)."""
+    global _engine
+    if _engine is None:
+        from piccolo.engine.finder import engine_finder
+
+        _engine = engine_finder()
+        if _engine is None:  # pragma: no cover - piccolo_conf always defines DB
+            raise RuntimeError("no Piccolo engine configured")
+    return _engine
 
 
 def is_sqlite(engine: Engine | None = None) -> bool:
