@@ -26,7 +26,7 @@ from typing import Any
 from piccolo.query.functions.aggregate import Sum
 
 from memberpos.clock import utc_now
-from memberpos.db import transaction
+from memberpos.db import fetch, fetchrow, is_sqlite, transaction
 from memberpos.errors import InvalidInput
 from members.access import require_member_manager
 from members.errors import (
@@ -259,10 +259,9 @@ async def detach_child(
 async def points_owner(member_id: int) -> int:
     """Whose points account a purchase by ``member_id`` earns into: the parent while the
     member holds an attached child card, else the member."""
-    row = await (
-        FamilyLink.select(FamilyLink.parent)
-        .where((FamilyLink.child == member_id) & FamilyLink.detached_at.is_null())
-        .first()
+    row = await fetchrow(
+        "SELECT parent FROM family_link WHERE child = {} AND detached_at IS NULL LIMIT 1",
+        member_id,
     )
     return row["parent"] if row else member_id
 
@@ -318,26 +317,19 @@ async def charge_parent(
     if not isinstance(amount_minor, int) or amount_minor <= 0:
         raise InvalidInput("The amount must be a positive number of minor units", field="amount")
     async with transaction():
-        query = FamilyLink.select().where(
-            (FamilyLink.child == child_id) & FamilyLink.detached_at.is_null()
-        )
-        link = await for_update(query).first()
-        earlier = await _existing(source_kind, source_id)
-        if earlier is not None:
-            if earlier["child"] != child_id or earlier["amount_minor"] != amount_minor:
+        link, found = await _charge_reads(child_id, source_kind, source_id, business_date)
+        if found["earlier_child"] is not None:
+            if found["earlier_child"] != child_id or found["earlier_amount"] != amount_minor:
                 raise SpendSourceConflict(field="source_id")
-            return int(earlier["parent"])
+            return int(found["earlier_parent"])
         if link is None:
-            if await FamilyLink.exists().where(FamilyLink.child == child_id):
+            if found["any_link"]:
                 raise FamilyLinkInactive(field="member_id")
             raise NotAFamilyChild(field="member_id")
-        parent = await Member.select(Member.status).where(Member.id == link["parent"]).first()
-        if parent is None or parent["status"] != "active":
+        if found["parent_status"] != "active":
             raise FamilyLinkInactive("The parent membership is not active", field="member_id")
-        spent_today = await _spent(link["id"], business_date, business_date + dt.timedelta(days=1))
-        spent_month = await _spent(
-            link["id"], _month_start(business_date), _next_month(business_date)
-        )
+        spent_today = _as_int(found["spent_today"])
+        spent_month = _as_int(found["spent_month"])
         if spent_today + amount_minor > link["daily_limit_minor"]:
             raise FamilyLimitExceeded(
                 "This child card's daily limit would be exceeded",
@@ -352,28 +344,99 @@ async def charge_parent(
                 limit="monthly",
                 remaining_minor=max(0, link["monthly_limit_minor"] - spent_month),
             )
-        inserted = (
-            await FamilySpend.insert(
-                FamilySpend(
-                    link=link["id"],
-                    child=child_id,
-                    parent=link["parent"],
-                    business_date=business_date,
-                    amount_minor=amount_minor,
-                    source_kind=source_kind,
-                    source_id=source_id,
-                    at=at,
-                )
-            )
-            .on_conflict(
-                target=(FamilySpend.source_kind, FamilySpend.source_id), action="DO NOTHING"
-            )
-            .returning(FamilySpend.id)
-            .run()
+        inserted = await fetch(
+            "INSERT INTO family_spend (link, child, parent, business_date, amount_minor,"
+            " source_kind, source_id, at) VALUES ({}, {}, {}, {}, {}, {}, {}, {})"
+            " ON CONFLICT (source_kind, source_id) DO NOTHING RETURNING id",
+            link["id"],
+            child_id,
+            link["parent"],
+            business_date,
+            amount_minor,
+            source_kind,
+            source_id,
+            at,
         )
         if not inserted:  # the same source raced in on another link: same rule as above
             raise SpendSourceConflict(field="source_id")
         return int(link["parent"])
+
+
+_LINK_COLUMNS = "id, parent, daily_limit_minor, monthly_limit_minor"
+
+
+async def _charge_reads(
+    child_id: int, source_kind: str, source_id: str, business_date: dt.date
+) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+    """For :func:`charge_parent`: the child's active link, locked (PostgreSQL), and then,
+    read after the lock, an earlier charge of the same source, whether the child ever had a
+    link, the parent's status and what the link spent on the business date and in its
+    month. Two statements on PostgreSQL (the reads must see what the lock holder before us
+    committed, so they follow the lock in a statement of their own); one on SQLite, whose
+    write lock is held from BEGIN."""
+    reads = (
+        "SELECT e.child AS earlier_child, e.amount_minor AS earlier_amount,"
+        " e.parent AS earlier_parent,"
+        " (SELECT status FROM member WHERE id = f.parent) AS parent_status,"
+        " (SELECT SUM(s.amount_minor) FROM family_spend s WHERE s.link = f.id"
+        "  AND s.business_date >= {} AND s.business_date < {}) AS spent_today,"
+        " (SELECT SUM(s.amount_minor) FROM family_spend s WHERE s.link = f.id"
+        "  AND s.business_date >= {} AND s.business_date < {}) AS spent_month,"
+        " EXISTS (SELECT 1 FROM family_link x WHERE x.child = {}) AS any_link"
+    )
+    sums = (
+        business_date,
+        business_date + dt.timedelta(days=1),
+        _month_start(business_date),
+        _next_month(business_date),
+    )
+    earlier = (
+        " FROM (SELECT 1 AS one) AS one"
+        " LEFT JOIN family_spend e ON e.source_kind = {} AND e.source_id = {}"
+    )
+    if is_sqlite():
+        row = await fetchrow(
+            reads + ", f.id AS link_id, f.parent AS link_parent,"
+            " f.daily_limit_minor AS link_daily, f.monthly_limit_minor AS link_monthly"
+            + earlier
+            + " LEFT JOIN family_link f ON f.child = {} AND f.detached_at IS NULL",
+            *sums,
+            child_id,
+            source_kind,
+            source_id,
+            child_id,
+        )
+        assert row is not None
+        found = dict(row)
+        link = None
+        if found["link_id"] is not None:
+            link = {
+                "id": found["link_id"],
+                "parent": found["link_parent"],
+                "daily_limit_minor": found["link_daily"],
+                "monthly_limit_minor": found["link_monthly"],
+            }
+        return link, found
+    locked = await fetchrow(
+        f"SELECT {_LINK_COLUMNS} FROM family_link WHERE child = {{}} AND detached_at IS NULL"
+        " LIMIT 1 FOR UPDATE",
+        child_id,
+    )
+    link = dict(locked) if locked is not None else None
+    row = await fetchrow(
+        reads
+        + earlier
+        + " LEFT JOIN (SELECT CAST({} AS INTEGER) AS id, CAST({} AS INTEGER) AS parent) AS f"
+        " ON TRUE",
+        *sums,
+        child_id,
+        source_kind,
+        source_id,
+        link["id"] if link else None,
+        link["parent"] if link else None,
+    )
+    assert row is not None
+    return link, dict(row)
 
 
 async def refund_parent_charge(

@@ -27,7 +27,7 @@ from typing import Any
 from piccolo.query.functions.aggregate import Sum
 
 from memberpos.clock import business_date, utc_now, zone
-from memberpos.db import transaction
+from memberpos.db import fetch, fetchrow, is_sqlite, lock_clause, transaction
 from memberpos.errors import InvalidInput
 from memberpos.settings import get_settings
 from members.errors import (
@@ -39,7 +39,6 @@ from members.errors import (
     UnknownMember,
     UnknownTier,
 )
-from members.locks import for_update
 from members.tables import Member, QualifyingSpend, Tier, TierEvent
 from stores import audit
 from stores.access import Actor, Permission
@@ -194,13 +193,21 @@ def _code(tiers: dict[int, dict[str, Any]], tier_id: int | None) -> str | None:
     return tiers[tier_id]["code"] if tier_id is not None and tier_id in tiers else None
 
 
+_ROLLING_SPEND = (
+    "SELECT SUM(amount_minor) AS total FROM qualifying_spend"
+    " WHERE member = {} AND business_date >= {} AND business_date <= {}"
+)
+
+
 async def rolling_spend(member_id: int, as_of: dt.date) -> int:
-    rows = await QualifyingSpend.select(Sum(QualifyingSpend.amount_minor).as_alias("total")).where(
-        (QualifyingSpend.member == member_id)
-        & (QualifyingSpend.business_date >= window_start(as_of))
-        & (QualifyingSpend.business_date <= as_of)
-    )
-    return _as_int(rows[0]["total"] if rows else 0)
+    row = await fetchrow(_ROLLING_SPEND, member_id, window_start(as_of), as_of)
+    return _as_int(row["total"] if row else 0)
+
+
+_TIER_EVENT_COLUMNS = (
+    "member, from_tier, to_tier, reason, rolling_spend_minor, held_until, staff, source_kind,"
+    " source_id, note, at"
+)
 
 
 async def _change_tier(
@@ -218,43 +225,66 @@ async def _change_tier(
     at: dt.datetime | None = None,
 ) -> bool:
     """Move the member from ``current_tier`` to ``new_tier``, conditional on the tier still
-    being ``current_tier`` (so a racing job and sale apply one change), with its event."""
+    being ``current_tier`` (so a racing job and sale apply one change), with its event: one
+    statement on PostgreSQL (the event is written only when the update found the row)."""
     now = at or utc_now()
-    values: dict[Any, Any] = {Member.tier_held_until: held_until, Member.updated_at: now}
+    sets = "tier_held_until = {}, updated_at = {}"
+    args: list[Any] = [held_until, now]
     if new_tier != current_tier:
-        values.update({Member.tier: new_tier, Member.tier_since: now})
-    still = Member.tier.is_null() if current_tier is None else Member.tier == current_tier
-    updated = (
-        await Member.update(values).where((Member.id == member_id) & still).returning(Member.id)
+        sets += ", tier = {}, tier_since = {}"
+        args += [new_tier, now]
+    update = f"UPDATE member SET {sets} WHERE id = {{}} AND " + (
+        "tier IS NULL" if current_tier is None else "tier = {}"
     )
-    if not updated:
-        return False
-    await TierEvent.insert(
-        TierEvent(
-            member=member_id,
-            from_tier=current_tier,
-            to_tier=new_tier,
-            reason=reason,
-            rolling_spend_minor=rolling_spend_minor,
-            held_until=held_until,
-            staff=staff_id,
-            source_kind=source_kind,
-            source_id=source_id,
-            note=note,
-            at=now,
+    args.append(member_id)
+    if current_tier is not None:
+        args.append(current_tier)
+    event = [
+        current_tier,
+        new_tier,
+        reason,
+        rolling_spend_minor,
+        held_until,
+        staff_id,
+        source_kind,
+        source_id,
+        note,
+        now,
+    ]
+    if is_sqlite():
+        if not await fetch(update + " RETURNING id", *args):
+            return False
+        await fetch(
+            f"INSERT INTO tier_event ({_TIER_EVENT_COLUMNS})"
+            " VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {})",
+            member_id,
+            *event,
         )
-    ).run()
-    return True
+        return True
+    written = await fetch(
+        f"WITH changed AS ({update} RETURNING id)"
+        f" INSERT INTO tier_event ({_TIER_EVENT_COLUMNS})"
+        " SELECT changed.id, CAST({} AS INTEGER), CAST({} AS INTEGER), CAST({} AS VARCHAR),"
+        " CAST({} AS BIGINT), CAST({} AS TIMESTAMPTZ), CAST({} AS INTEGER),"
+        " CAST({} AS VARCHAR), CAST({} AS VARCHAR), CAST({} AS TEXT), CAST({} AS TIMESTAMPTZ)"
+        " FROM changed RETURNING id",
+        *args,
+        *event,
+    )
+    return bool(written)
+
+
+_MEMBER_COLUMNS = "id, tier, tier_since, tier_held_until, status"
 
 
 async def _member(member_id: int, *, lock: bool = False) -> dict[str, Any]:
-    query = Member.select(
-        Member.id, Member.tier, Member.tier_since, Member.tier_held_until, Member.status
-    ).where(Member.id == member_id)
-    row = await (for_update(query) if lock else query).first()
+    row = await fetchrow(
+        f"SELECT {_MEMBER_COLUMNS} FROM member WHERE id = {{}}" + (lock_clause() if lock else ""),
+        member_id,
+    )
     if row is None:
         raise UnknownMember(field="member_id")
-    return row
+    return dict(row)
 
 
 # ------------------------------------------------------------------------- definitions
@@ -396,6 +426,62 @@ async def seed_default_tiers(actor: Actor | SystemActor | None = None) -> int:
 # ----------------------------------------------------------------------- spend and upgrade
 
 
+_SPEND_COLUMNS = (
+    "member, store, business_date, amount_minor, source_kind, source_id, occurred_at, recorded_at"
+)
+
+
+async def _lock_member_and_record(
+    member_id: int, spend: tuple[Any, ...]
+) -> tuple[dict[str, Any], bool, int | None]:
+    """The member's row, locked (PostgreSQL), then the qualifying spend ``spend`` (store,
+    business date, amount, source kind, source id, occurred at, recorded at) appended unless
+    its source is recorded already: (member, whether it was appended, the rolling spend
+    counting it or None). One statement on PostgreSQL: the insert reads the locked row, so it
+    follows the lock; the rolling sum is read by a statement of its own after it (a statement
+    that waited for the lock would sum from a snapshot older than the lock holder's commit).
+    On SQLite, whose write lock is held from BEGIN, the sum comes with the member's row (the
+    new row always falls in the window, which ends on its business date)."""
+    if is_sqlite():
+        business_date, amount_minor = spend[1], spend[2]
+        row = await fetchrow(
+            f"SELECT {_MEMBER_COLUMNS}, (SELECT SUM(q.amount_minor) FROM qualifying_spend q"
+            " WHERE q.member = {} AND q.business_date >= {} AND q.business_date <= {})"
+            " AS spend_before FROM member WHERE id = {}",
+            member_id,
+            window_start(business_date),
+            business_date,
+            member_id,
+        )
+        if row is None:
+            raise UnknownMember(field="member_id")
+        member = dict(row)
+        before = _as_int(member.pop("spend_before"))
+        inserted = await fetch(
+            f"INSERT INTO qualifying_spend ({_SPEND_COLUMNS})"
+            " VALUES ({}, {}, {}, {}, {}, {}, {}, {})"
+            " ON CONFLICT (source_kind, source_id) DO NOTHING RETURNING id",
+            member_id,
+            *spend,
+        )
+        return member, bool(inserted), before + amount_minor if inserted else None
+    row = await fetchrow(
+        f"WITH m AS (SELECT {_MEMBER_COLUMNS} FROM member WHERE id = {{}} FOR UPDATE),"
+        f" spend AS (INSERT INTO qualifying_spend ({_SPEND_COLUMNS})"
+        " SELECT m.id, CAST({} AS INTEGER), CAST({} AS DATE), CAST({} AS BIGINT),"
+        " CAST({} AS VARCHAR), CAST({} AS VARCHAR), CAST({} AS TIMESTAMPTZ),"
+        " CAST({} AS TIMESTAMPTZ) FROM m"
+        " ON CONFLICT (source_kind, source_id) DO NOTHING RETURNING id)"
+        f" SELECT {_MEMBER_COLUMNS}, (SELECT id FROM spend) AS inserted FROM m",
+        member_id,
+        *spend,
+    )
+    if row is None:
+        raise UnknownMember(field="member_id")
+    member = dict(row)
+    return member, member.pop("inserted") is not None, None
+
+
 async def on_qualifying_spend(
     member_id: int,
     amount_minor: int,
@@ -420,33 +506,17 @@ async def on_qualifying_spend(
     if not source_kind or not source_id:
         raise InvalidInput("A qualifying spend needs its source kind and id", field="source_id")
     async with transaction():
-        member = await _member(member_id, lock=True)
-        inserted = (
-            await QualifyingSpend.insert(
-                QualifyingSpend(
-                    member=member_id,
-                    store=store_id,
-                    business_date=business_date,
-                    amount_minor=amount_minor,
-                    source_kind=source_kind,
-                    source_id=source_id,
-                    occurred_at=occurred_at,
-                    recorded_at=utc_now(),
-                )
-            )
-            .on_conflict(
-                target=(QualifyingSpend.source_kind, QualifyingSpend.source_id),
-                action="DO NOTHING",
-            )
-            .returning(QualifyingSpend.id)
-            .run()
+        member, inserted, spend = await _lock_member_and_record(
+            member_id,
+            (store_id, business_date, amount_minor, source_kind, source_id, occurred_at, utc_now()),
         )
         if not inserted or amount_minor <= 0 or member["status"] != "active":
             return None
         tiers = await _tiers_at(config_generation)
         if not any(t["rank"] > _rank(tiers, member["tier"]) for t in _spend_tiers(tiers)):
             return None  # no spend tier above the member's: no sum to take
-        spend = await rolling_spend(member_id, business_date)
+        if spend is None:
+            spend = await rolling_spend(member_id, business_date)
         qualified = _qualified(_spend_tiers(tiers), spend)
         if qualified is None or qualified["rank"] <= _rank(tiers, member["tier"]):
             return None

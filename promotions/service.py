@@ -26,10 +26,9 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import msgspec
-from piccolo.querystring import QueryString
 
 from memberpos.clock import utc_now
-from memberpos.db import fetchrow, get_engine, transaction
+from memberpos.db import fetch, fetchrow, insert, is_sqlite, placeholders, transaction
 from promotions import codes, engine
 from promotions.errors import (
     CouponExpired,
@@ -47,7 +46,6 @@ from promotions.tables import (
     Promotion,
     PromotionRefund,
     PromotionRevision,
-    PromotionSale,
     PromotionSettings,
     PromotionUse,
 )
@@ -429,8 +427,8 @@ def _units_of(priced: engine.PricedBasket, promotion_id: str) -> int:
     return max(units, 1)
 
 
-async def _raw(sql: str, *args: Any) -> list[dict[str, Any]]:
-    return await get_engine().run_querystring(QueryString(sql, *args))
+async def _raw(sql: str, *args: Any) -> Sequence[Any]:
+    return await fetch(sql, *args)
 
 
 async def _consume_member_limit(
@@ -483,47 +481,45 @@ async def commit_sale(
     if not applied and not coupons:
         return  # nothing to count or redeem: no round trip on the sale's path
     async with transaction():
-        inserted = (
-            await PromotionSale.insert(
-                PromotionSale(
-                    sale_ref=sale_ref,
-                    member=member_id,
-                    store=store_id,
-                    business_date=business_date,
-                    at=at,
+        wanted = [
+            (a.promotion_id, _units_of(priced, a.promotion_id), a.total_amount_minor)
+            for a in applied
+        ]
+        claim = (sale_ref, member_id, store_id, business_date, at)
+        sqlite = is_sqlite()
+        if sqlite:
+            claimed = await fetch(_CLAIM_SALE, *claim)
+            if not claimed:
+                return  # committed before: a replay
+            sale_id = claimed[0]["id"]
+            found = (
+                await fetch(
+                    f"SELECT {_LIMIT_COLUMNS} FROM promotion"
+                    f" WHERE code IN ({placeholders(len(wanted))})",
+                    *[code for code, _, _ in wanted],
                 )
+                if wanted
+                else []
             )
-            .on_conflict(target=(PromotionSale.sale_ref,), action="DO NOTHING")
-            .returning(PromotionSale.id)
-        )
-        if not inserted:
-            return  # committed before: a replay
-        sale_id = inserted[0]["id"]
+        else:
+            # One statement: the sale claimed, the promotions' limits read, and (when it was
+            # claimed) their uses written; a refusal below rolls it all back with the sale.
+            found = await _claim_and_use(claim, wanted, member_id, business_date, at)
+            if not found or found[0]["sale_id"] is None:
+                return  # committed before: a replay
+            sale_id = found[0]["sale_id"]
+        rows = {row["code"]: row for row in found if row["code"] is not None}
         sold_out_now = False
-        uses: list[PromotionUse] = []
-        redemptions: list[CouponRedemption] = []
-        if applied:
-            rows = {
-                row["code"]: row
-                for row in await Promotion.select(
-                    Promotion.id,
-                    Promotion.code,
-                    Promotion.limit_units,
-                    Promotion.limit_budget_minor,
-                    Promotion.limit_per_member_per_day,
-                    Promotion.limit_per_member,
-                ).where(Promotion.code.is_in([a.promotion_id for a in applied]))
-            }
+        uses: list[dict[str, Any]] = []
+        redemptions: list[dict[str, Any]] = []
         # Promotions in id order, then coupons in code order: every sale takes its row locks
         # in the same order, so two sales never wait on each other in a cycle.
-        for promotion_applied in applied:
-            promotion = rows.get(promotion_applied.promotion_id)
+        for code, units, amount in wanted:
+            promotion = rows.get(code)
             if promotion is None:
                 continue  # not a stored promotion (priced from a definition given directly)
-            units = _units_of(priced, promotion_applied.promotion_id)
-            amount = promotion_applied.total_amount_minor
             if promotion["limit_units"] is not None or promotion["limit_budget_minor"] is not None:
-                updated = await _raw(
+                updated = await fetch(
                     "UPDATE promotion SET used_units = used_units + {}, "
                     "used_budget_minor = used_budget_minor + {}, used_sales = used_sales + 1 "
                     "WHERE id = {} "
@@ -556,26 +552,41 @@ async def commit_sale(
                 await _consume_member_limit(
                     promotion, member_id, "all", promotion["limit_per_member"]
                 )
-            uses.append(
-                PromotionUse(
-                    promotion=promotion["id"],
-                    sale=sale_id,
-                    member=member_id,
-                    business_date=business_date,
-                    units=units,
-                    amount_minor=amount,
-                    at=at,
+            if sqlite:
+                uses.append(
+                    {
+                        "promotion": promotion["id"],
+                        "sale": sale_id,
+                        "member": member_id,
+                        "business_date": business_date,
+                        "units": units,
+                        "amount_minor": amount,
+                        "at": at,
+                    }
                 )
-            )
         for coupon_applied in coupons:
             code = coupon_applied.coupon_code or ""
-            updated = await _raw(
-                "UPDATE coupon SET uses = uses + 1 WHERE code = {} AND uses < max_uses "
-                "RETURNING id",
+            redemption = (
                 code,
+                sale_ref,
+                member_id,
+                store_id,
+                coupon_applied.total_amount_minor,
+                at,
             )
+            if sqlite:
+                updated = await fetch(_USE_COUPON + " RETURNING id", code)
+            else:
+                # One statement: the use counted and, when it was, the redemption written.
+                updated = await fetch(
+                    f"WITH used AS ({_USE_COUPON} RETURNING id) INSERT INTO coupon_redemption"
+                    f" ({_REDEMPTION_COLUMNS}) SELECT used.id, CAST({{}} AS VARCHAR),"
+                    " CAST({} AS INTEGER), CAST({} AS INTEGER), CAST({} AS BIGINT),"
+                    " CAST({} AS TIMESTAMPTZ) FROM used RETURNING coupon AS id",
+                    *redemption,
+                )
             if not updated:
-                if not await Coupon.exists().where(Coupon.code == code):
+                if not await fetch("SELECT 1 FROM coupon WHERE code = {}", code):
                     raise CouponNotFound(
                         f"No coupon {codes.display(code)}", field="coupons", coupon_code=code
                     )
@@ -584,23 +595,77 @@ async def commit_sale(
                     field="coupons",
                     coupon_code=code,
                 )
-            redemptions.append(
-                CouponRedemption(
-                    coupon=updated[0]["id"],
-                    sale_ref=sale_ref,
-                    member=member_id,
-                    store=store_id,
-                    amount_minor=coupon_applied.total_amount_minor,
-                    at=at,
+            if sqlite:
+                redemptions.append(
+                    {
+                        "coupon": updated[0]["id"],
+                        "sale_ref": sale_ref,
+                        "member": member_id,
+                        "store": store_id,
+                        "amount_minor": coupon_applied.total_amount_minor,
+                        "at": at,
+                    }
                 )
-            )
-        # One INSERT each for the sale's uses and redemptions, not one per promotion/coupon.
-        if uses:
-            await PromotionUse.insert(*uses)
-        if redemptions:
-            await CouponRedemption.insert(*redemptions)
+        if sqlite:
+            # One INSERT each for the sale's uses and redemptions, not one per promotion/coupon
+            # (on PostgreSQL they were written above, with the claim and with each coupon).
+            await insert("promotion_use", uses)
+            await insert("coupon_redemption", redemptions)
         if sold_out_now:
             await bump_generation(definitions_changed=False)
+
+
+_CLAIM_SALE = (
+    "INSERT INTO promotion_sale (sale_ref, member, store, business_date, at)"
+    " VALUES ({}, {}, {}, {}, {}) ON CONFLICT (sale_ref) DO NOTHING RETURNING id"
+)
+_LIMIT_COLUMNS = (
+    "id, code, limit_units, limit_budget_minor, limit_per_member_per_day, limit_per_member"
+)
+_USE_COUPON = "UPDATE coupon SET uses = uses + 1 WHERE code = {} AND uses < max_uses"
+_REDEMPTION_COLUMNS = "coupon, sale_ref, member, store, amount_minor, at"
+
+
+async def _claim_and_use(
+    claim: tuple[Any, ...],
+    wanted: list[tuple[str, int, int]],
+    member_id: int | None,
+    business_date: date,
+    at: datetime,
+) -> Sequence[Any]:
+    """PostgreSQL: claim the sale and, when claimed, write the use of each stored promotion
+    of ``wanted`` (code, units, amount; in that order); the rows of those promotions, each
+    with the claimed sale's id (None: a replay), or one row of the id alone."""
+    if not wanted:
+        return await fetch(
+            f"WITH claim AS ({_CLAIM_SALE}) SELECT (SELECT id FROM claim) AS sale_id, NULL AS code",
+            *claim,
+        )
+    values = ", ".join(
+        ["(CAST({} AS INTEGER), CAST({} AS VARCHAR), CAST({} AS BIGINT), CAST({} AS BIGINT))"]
+        * len(wanted)
+    )
+    args: list[Any] = []
+    for position, (code, units, amount) in enumerate(wanted):
+        args.extend((position, code, units, amount))
+    columns = ", ".join(f"p.{column.strip()}" for column in _LIMIT_COLUMNS.split(","))
+    return await fetch(
+        f"WITH claim AS ({_CLAIM_SALE}),"
+        f" wanted (position, code, units, amount) AS (VALUES {values}),"
+        " uses AS (INSERT INTO promotion_use"
+        " (promotion, sale, member, business_date, units, amount_minor, at)"
+        " SELECT p.id, claim.id, CAST({} AS INTEGER), CAST({} AS DATE), w.units, w.amount,"
+        " CAST({} AS TIMESTAMPTZ) FROM claim, wanted w JOIN promotion p ON p.code = w.code"
+        " ORDER BY w.position RETURNING id)"
+        f" SELECT (SELECT id FROM claim) AS sale_id, {columns}"
+        " FROM wanted w JOIN promotion p ON p.code = w.code"
+        " UNION ALL SELECT (SELECT id FROM claim), NULL, NULL, NULL, NULL, NULL, NULL",
+        *claim,
+        *args,
+        member_id,
+        business_date,
+        at,
+    )
 
 
 async def reverse_refund(*, refund_ref: str, sale_ref: str, full: bool, at: datetime) -> None:

@@ -24,11 +24,12 @@ exactly the refunded share of what each entry of the sale paid (cumulatively, so
 partial refund takes the remainder). A sale's or refund's entries land in their own period,
 or, when that one is closed, in the first open period after it, marked as an adjustment.
 
-Round trips per sale on PostgreSQL: three. The idempotency claim together with one read (the
-store's region, the rules' version token, the products, the period's status under a key-share
-lock that a period close waits for); one upsert of every salesperson's tally; one insert of
-every entry. The rules are
-cached per process and reloaded when the version token changes.
+Round trips per sale on PostgreSQL: two, or three when a rule of the sale pays by levels. The
+idempotency claim together with one read (the store's region, the rules' version token, the
+products, the period's status under a key-share lock that a period close waits for); one
+upsert of every salesperson's tally and one insert of every entry, in one statement unless a
+line's levels need the tallies before the sale (then the upsert goes first and answers them).
+The rules are cached per process and reloaded when the version token changes.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ from typing import Any
 
 from memberpos.clock import business_date as date_in_zone
 from memberpos.clock import utc_now
-from memberpos.db import is_sqlite, transaction
+from memberpos.db import fetch, is_sqlite, placeholders, transaction
 from memberpos.errors import Forbidden, InvalidInput, OutOfScope
 from memberpos.money import allocate, divide_half_up, percent_of
 from stores import audit
@@ -206,10 +207,12 @@ def invalidate_rules() -> None:
 
 
 async def _load_rules() -> tuple[ActiveRule, ...]:
-    rows = await CommissionRule.select(
-        CommissionRule.all_columns(),
-        CommissionRule.category.path.as_alias("category_path"),
-    ).output(load_json=True)
+    rows = await fetch(
+        "SELECT r.id, r.code, r.valid_from, r.valid_until, r.store, r.region, r.brand,"
+        " r.product, r.basis, r.rate_bp, r.amount_per_unit_minor, r.exclude_points_paid,"
+        " r.pool_share_bp, r.level_mode, r.levels, c.path AS category_path"
+        " FROM commission_rule r LEFT JOIN category c ON c.id = r.category"
+    )
     return tuple(
         ActiveRule(
             id=row["id"],
@@ -255,12 +258,12 @@ async def bump_rules_version() -> None:
 # ------------------------------------------------------------------------------ raw SQL
 
 
-async def _raw(sql: str, *args: Any) -> list[dict[str, Any]]:
-    return await CommissionPeriod.raw(sql, *args)  # type: ignore[no-any-return]
+async def _raw(sql: str, *args: Any) -> Sequence[Any]:
+    """Rows of a hand-written statement (``memberpos.db.fetch``: mappings by column)."""
+    return await fetch(sql, *args)
 
 
-def _placeholders(count: int) -> str:
-    return ", ".join(["{}"] * count)
+_placeholders = placeholders
 
 
 def month_start(on: dt.date) -> dt.date:
@@ -306,23 +309,29 @@ async def landing_period(
     return period_id, adjustment
 
 
-async def _add_to_tallies(period_id: int, deltas: dict[int, int]) -> dict[int, int]:
-    """Add each person's sales to their period tally in one statement; their tallies
-    *before* it. Rows in key order, so two sales never lock the same two rows crosswise."""
-    if not deltas:
-        return {}
+def _tally_statement(period_id: int, deltas: dict[int, int]) -> tuple[str, list[Any]]:
+    """The upsert adding each person's sales to their period tally (rows in key order, so
+    two sales never lock the same two rows crosswise), and its arguments."""
     keys = sorted(deltas)
     values = ", ".join(["({}, {}, {})"] * len(keys))
     args: list[Any] = []
     for key in keys:
         args.extend((period_id, key, deltas[key]))
-    rows = await _raw(
+    sql = (
         f"INSERT INTO commission_tally (period, staff_key, sales_minor) VALUES {values} "
         "ON CONFLICT (period, staff_key) DO UPDATE SET "
-        "sales_minor = commission_tally.sales_minor + excluded.sales_minor "
-        "RETURNING staff_key, sales_minor",
-        *args,
+        "sales_minor = commission_tally.sales_minor + excluded.sales_minor"
     )
+    return sql, args
+
+
+async def _add_to_tallies(period_id: int, deltas: dict[int, int]) -> dict[int, int]:
+    """Add each person's sales to their period tally in one statement; their tallies
+    *before* it."""
+    if not deltas:
+        return {}
+    sql, args = _tally_statement(period_id, deltas)
+    rows = await _raw(sql + " RETURNING staff_key, sales_minor", *args)
     return {row["staff_key"]: row["sales_minor"] - deltas[row["staff_key"]] for row in rows}
 
 
@@ -379,19 +388,29 @@ def _entry(**fields: Any) -> dict[str, Any]:
     return {**_ENTRY_ZEROS, **fields}
 
 
-async def insert_entries(entries: Sequence[dict[str, Any]]) -> None:
-    """Every entry of one posting in one statement (chunked for very large ones)."""
+_ENTRY_INSERT = f"INSERT INTO commission_entry ({', '.join(ENTRY_COLUMNS)}) VALUES "
+_ENTRY_ROW = "(" + placeholders(len(ENTRY_COLUMNS)) + ")"
+
+
+async def insert_entries(
+    entries: Sequence[dict[str, Any]], *, before: tuple[str, list[Any]] | None = None
+) -> None:
+    """Every entry of one posting in one statement (chunked for very large ones).
+    ``before``: a statement and its arguments (PostgreSQL only) run as part of the first
+    chunk's, in a ``WITH`` ahead of it: one round trip for both."""
+    if before is not None and not entries:
+        await _raw(before[0], *before[1])
+        return
     for start in range(0, len(entries), 400):
         chunk = entries[start : start + 400]
-        row = "(" + _placeholders(len(ENTRY_COLUMNS)) + ")"
         args: list[Any] = []
         for entry in chunk:
-            args.extend(entry[column] for column in ENTRY_COLUMNS)
-        await _raw(
-            f"INSERT INTO commission_entry ({', '.join(ENTRY_COLUMNS)}) VALUES "
-            + ", ".join([row] * len(chunk)),
-            *args,
-        )
+            args.extend([entry[column] for column in ENTRY_COLUMNS])
+        sql = _ENTRY_INSERT + ", ".join([_ENTRY_ROW] * len(chunk))
+        if before is not None and start == 0:
+            sql = f"WITH earlier AS ({before[0]}) " + sql
+            args = [*before[1], *args]
+        await _raw(sql, *args)
 
 
 # ------------------------------------------------------------------------------- a sale
@@ -550,11 +569,9 @@ async def record_sale(
             for key, _, sales in parts:
                 if key != NOBODY:
                     deltas[key] += sales
-        running = defaultdict(int, await _add_to_tallies(period_id, deltas))
-
-        entries: list[dict[str, Any]] = []
-        total = 0
-        for line, parts in zip(lines, split, strict=True):
+        chosen: list[tuple[ActiveRule | None, Terms]] = []
+        levelled = False  # whether a line's commission depends on the tallies before it
+        for line in lines:
             pooled = not line.salespeople
             rule = choose_rule(
                 rules,
@@ -569,6 +586,21 @@ async def record_sale(
                 # Nobody's sales reach a level: such a line is paid at the first one (and
                 # keeps no tally, which would be one hot row every sale of the store locks).
                 terms = replace(terms, level_mode=FLAT, rate_bp=terms.levels[0].rate_bp, levels=())
+            levelled = levelled or (
+                terms.basis != PER_UNIT and terms.level_mode != FLAT and bool(terms.levels)
+            )
+            chosen.append((rule, terms))
+        # The tallies before this sale matter only to levels: without any, the tallies' upsert
+        # rides with the entries' insert (PostgreSQL: one round trip for both).
+        tallies_later = bool(deltas) and not levelled and not is_sqlite()
+        running: defaultdict[int, int] = defaultdict(int)
+        if not tallies_later:
+            running.update(await _add_to_tallies(period_id, deltas))
+
+        entries: list[dict[str, Any]] = []
+        total = 0
+        for line, parts, (rule, terms) in zip(lines, split, chosen, strict=True):
+            pooled = not line.salespeople
             sellers = [Seller(key, share, running[key]) for key, share, _ in parts]
             results = line_commission(
                 terms,
@@ -611,7 +643,9 @@ async def record_sale(
                         recorded_at=now,
                     )
                 )
-        await insert_entries(entries)
+        await insert_entries(
+            entries, before=_tally_statement(period_id, deltas) if tallies_later else None
+        )
     return total
 
 
