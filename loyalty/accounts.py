@@ -4,75 +4,76 @@ An account exists from the first posting on (opened by an idempotent insert). Po
 account are serialised: on PostgreSQL by ``SELECT … FOR UPDATE`` of the account row inside the
 posting's transaction (READ COMMITTED; other members' postings run in parallel), on SQLite by
 the IMMEDIATE write transaction every posting runs in.
+
+The statements are hand-written (``memberpos.db``): every posting of a sale starts here.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
-from loyalty.tables import PointsAccount, StoredValueAccount
 from memberpos.clock import business_date, utc_now
-from members.locks import for_update
+from memberpos.db import fetch, fetchrow, fetchval, lock_clause
+
+# The store's zone as a column of another statement (``{}``: the store id; NULL when there is
+# no store or no such store, see :func:`zone_or_chain`): a posting reads it with its lots.
+STORE_ZONE = "(SELECT time_zone FROM store WHERE id = {})"
+
+
+def zone_or_chain(time_zone: str | None) -> str:
+    """A zone read through :data:`STORE_ZONE`, or the chain's (settings) when it found none."""
+    if time_zone is not None:
+        return time_zone
+    from memberpos.settings import get_settings
+
+    return get_settings().time_zone
+
+
+async def _account_id(table: str, member_id: int) -> int:
+    row = await fetchrow(f"SELECT id FROM {table} WHERE member = {{}}", member_id)
+    if row is not None:
+        return row["id"]
+    await _open(table, member_id)
+    account_id = await fetchval(f"SELECT id FROM {table} WHERE member = {{}}", member_id)
+    assert account_id is not None
+    return account_id
+
+
+async def _open(table: str, member_id: int) -> None:
+    """The member's account, inserted unless it exists (a racing twin's insert wins)."""
+    await fetch(
+        f"INSERT INTO {table} (member, updated_at) VALUES ({{}}, {{}})"
+        " ON CONFLICT (member) DO NOTHING",
+        member_id,
+        utc_now(),
+    )
 
 
 async def points_account_id(member_id: int) -> int:
-    row = (
-        await PointsAccount.select(PointsAccount.id)
-        .where(PointsAccount.member == member_id)
-        .first()
-    )
-    if row is not None:
-        return row["id"]
-    await (
-        PointsAccount.insert(PointsAccount(member=member_id, updated_at=utc_now()))
-        .on_conflict(target=(PointsAccount.member,), action="DO NOTHING")
-        .run()
-    )
-    row = (
-        await PointsAccount.select(PointsAccount.id)
-        .where(PointsAccount.member == member_id)
-        .first()
-    )
-    assert row is not None
-    return row["id"]
+    return await _account_id("points_account", member_id)
 
 
 async def stored_value_account_id(member_id: int) -> int:
-    row = (
-        await StoredValueAccount.select(StoredValueAccount.id)
-        .where(StoredValueAccount.member == member_id)
-        .first()
-    )
-    if row is not None:
-        return row["id"]
-    await (
-        StoredValueAccount.insert(StoredValueAccount(member=member_id, updated_at=utc_now()))
-        .on_conflict(target=(StoredValueAccount.member,), action="DO NOTHING")
-        .run()
-    )
-    row = (
-        await StoredValueAccount.select(StoredValueAccount.id)
-        .where(StoredValueAccount.member == member_id)
-        .first()
-    )
-    assert row is not None
-    return row["id"]
+    return await _account_id("stored_value_account", member_id)
+
+
+_POINTS = "SELECT id, balance, debt FROM points_account WHERE "
+_STORED_VALUE = "SELECT id, principal, bonus FROM stored_value_account WHERE "
+
+
+async def _locked(select: str, key: int) -> dict | None:
+    row = await fetchrow(select + "{}" + lock_clause(), key)
+    return None if row is None else dict(row)
 
 
 async def lock_points_account(account_id: int) -> dict:
-    query = PointsAccount.select(PointsAccount.id, PointsAccount.balance, PointsAccount.debt).where(
-        PointsAccount.id == account_id
-    )
-    row = await for_update(query).first()
+    row = await _locked(_POINTS + "id = ", account_id)
     assert row is not None
     return row
 
 
 async def lock_stored_value_account(account_id: int) -> dict:
-    query = StoredValueAccount.select(
-        StoredValueAccount.id, StoredValueAccount.principal, StoredValueAccount.bonus
-    ).where(StoredValueAccount.id == account_id)
-    row = await for_update(query).first()
+    row = await _locked(_STORED_VALUE + "id = ", account_id)
     assert row is not None
     return row
 
@@ -80,37 +81,31 @@ async def lock_stored_value_account(account_id: int) -> dict:
 async def lock_points_account_of(member_id: int) -> dict:
     """The member's points account (id, balance, debt), opened if need be and locked like
     :func:`lock_points_account`: the lookup and the lock in one round trip."""
-    query = PointsAccount.select(PointsAccount.id, PointsAccount.balance, PointsAccount.debt).where(
-        PointsAccount.member == member_id
-    )
-    row = await for_update(query).first()
-    if row is not None:
+    if (row := await _locked(_POINTS + "member = ", member_id)) is not None:
         return row
-    return await lock_points_account(await points_account_id(member_id))
+    await _open("points_account", member_id)
+    row = await _locked(_POINTS + "member = ", member_id)
+    assert row is not None
+    return row
 
 
 async def lock_stored_value_account_of(member_id: int) -> dict:
     """The member's stored-value account (id, principal, bonus), opened if need be and locked
     like :func:`lock_stored_value_account`: the lookup and the lock in one round trip."""
-    query = StoredValueAccount.select(
-        StoredValueAccount.id, StoredValueAccount.principal, StoredValueAccount.bonus
-    ).where(StoredValueAccount.member == member_id)
-    row = await for_update(query).first()
-    if row is not None:
+    if (row := await _locked(_STORED_VALUE + "member = ", member_id)) is not None:
         return row
-    return await lock_stored_value_account(await stored_value_account_id(member_id))
+    await _open("stored_value_account", member_id)
+    row = await _locked(_STORED_VALUE + "member = ", member_id)
+    assert row is not None
+    return row
 
 
 async def store_time_zone(store_id: int | None) -> str:
     """The store's IANA zone, or the chain's (settings) when there is no store. Read each
     time (one primary-key lookup): a cache per process would miss a zone HQ corrects."""
-    from memberpos.settings import get_settings
-    from stores.tables import Store
-
     if store_id is None:
-        return get_settings().time_zone
-    row = await Store.select(Store.time_zone).where(Store.id == store_id).first()
-    return row["time_zone"] if row is not None else get_settings().time_zone
+        return zone_or_chain(None)
+    return zone_or_chain(await fetchval("SELECT time_zone FROM store WHERE id = {}", store_id))
 
 
 async def local_date(at: dt.datetime, store_id: int | None) -> dt.date:

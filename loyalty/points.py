@@ -25,11 +25,17 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from loyalty.accounts import local_date, lock_points_account, lock_points_account_of
+from loyalty.accounts import (
+    STORE_ZONE,
+    local_date,
+    lock_points_account,
+    lock_points_account_of,
+    zone_or_chain,
+)
 from loyalty.errors import InsufficientPoints, InvalidAmount
 from loyalty.tables import PointsAccount, PointsEntry, PointsLot, PointsLotUse
-from memberpos.clock import utc_now
-from memberpos.db import transaction
+from memberpos.clock import business_date, utc_now
+from memberpos.db import fetch, fetchrow, insert, json_text, transaction
 
 
 @dataclass(frozen=True)
@@ -58,20 +64,26 @@ class PointsPosting:
         return {"id": self.account_id, "balance": self.balance_after, "debt": self.debt_after}
 
 
+# The entry of (account, source kind, source id, kind): at most one (a unique index).
+_POSTED = (
+    " FROM points_entry WHERE account = {} AND source_kind = {} AND source_id = {} AND kind = {}"
+)
+
+
 async def _existing(account_id: int, source: Source, kind: str) -> PointsPosting | None:
-    row = (
-        await PointsEntry.select(PointsEntry.id, PointsEntry.delta, PointsEntry.balance_after)
-        .where(
-            (PointsEntry.account == account_id)
-            & (PointsEntry.source_kind == source.kind)
-            & (PointsEntry.source_id == source.id)
-            & (PointsEntry.kind == kind)
-        )
-        .first()
+    row = await fetchrow(
+        "SELECT id, delta, balance_after" + _POSTED, account_id, source.kind, source.id, kind
     )
     if row is None:
         return None
     return PointsPosting(row["id"], row["delta"], row["balance_after"], replayed=True)
+
+
+async def _replayed(account_id: int, source: Source, kind: str) -> PointsPosting:
+    """The posting :func:`_post_once` found made already."""
+    done = await _existing(account_id, source, kind)
+    assert done is not None
+    return done
 
 
 async def _write_entry(
@@ -85,33 +97,88 @@ async def _write_entry(
     detail: dict[str, Any] | None = None,
     reverses: Source | None = None,
 ) -> int:
-    inserted = (
-        await PointsEntry.insert(
-            PointsEntry(
-                account=account_id,
-                delta=delta,
-                kind=kind,
-                source_kind=source.kind,
-                source_id=source.id,
-                balance_after=balance_after,
-                store=source.store_id,
-                reverses=f"{reverses.kind}:{reverses.id}" if reverses else None,
-                staff=source.staff_id,
-                detail=detail or {},
-                created_at=at,
-            )
-        )
-        .returning(PointsEntry.id)
-        .run()
+    entry_id = await _insert_entry(
+        account_id, delta, kind, source, balance_after, at, detail, reverses
     )
-    await PointsAccount.update(
-        {
-            PointsAccount.balance: balance_after,
-            PointsAccount.debt: debt_after,
-            PointsAccount.updated_at: at,
-        }
-    ).where(PointsAccount.id == account_id)
-    return inserted[0]["id"]
+    await _set_account(account_id, balance_after, debt_after, at)
+    return entry_id
+
+
+async def _post_once(
+    account_id: int,
+    delta: int,
+    kind: str,
+    source: Source,
+    balance_after: int,
+    debt_after: int,
+    at: dt.datetime,
+    detail: dict[str, Any] | None = None,
+) -> int | None:
+    """:func:`_write_entry` unless the source is posted on the account already (``None``,
+    nothing written): the account's update carries that check (it runs under the account's
+    lock, so it sees every posting before it), a first posting reads no entry."""
+    if not await _set_account(account_id, balance_after, debt_after, at, unless=(source, kind)):
+        return None
+    return await _insert_entry(account_id, delta, kind, source, balance_after, at, detail)
+
+
+async def _insert_entry(
+    account_id: int,
+    delta: int,
+    kind: str,
+    source: Source,
+    balance_after: int,
+    at: dt.datetime,
+    detail: dict[str, Any] | None = None,
+    reverses: Source | None = None,
+) -> int:
+    rows = await insert(
+        "points_entry",
+        [
+            {
+                "account": account_id,
+                "delta": delta,
+                "kind": kind,
+                "source_kind": source.kind,
+                "source_id": source.id,
+                "balance_after": balance_after,
+                "store": source.store_id,
+                "reverses": f"{reverses.kind}:{reverses.id}" if reverses else None,
+                "staff": source.staff_id,
+                "detail": json_text(detail or {}),
+                "created_at": at,
+            }
+        ],
+        returning="id",
+    )
+    return rows[0]["id"]
+
+
+async def _set_account(
+    account_id: int,
+    balance: int,
+    debt: int,
+    at: dt.datetime,
+    *,
+    unless: tuple[Source, str] | None = None,
+) -> bool:
+    """The account's balance and debt; with ``unless`` (source, kind), only if that posting
+    is not on the account yet (False: it is, nothing written)."""
+    sql = "UPDATE points_account SET balance = {}, debt = {}, updated_at = {} WHERE id = {}"
+    args: list[Any] = [balance, debt, at, account_id]
+    if unless is None:
+        await fetch(sql, *args)
+        return True
+    source, kind = unless
+    rows = await fetch(
+        sql + " AND NOT EXISTS (SELECT 1" + _POSTED + ") RETURNING id",
+        *args,
+        account_id,
+        source.kind,
+        source.id,
+        kind,
+    )
+    return bool(rows)
 
 
 def _spendable_condition(account_id: int, at: dt.datetime, today: dt.date) -> Any:
@@ -151,11 +218,17 @@ async def earn(
     available_from: dt.datetime,
     expires_on: dt.date | None,
     detail: dict[str, Any] | None = None,
+    account: dict[str, int] | None = None,
 ) -> PointsPosting:
-    """Credits ``points`` as a new lot; an outstanding debt is repaid from it first."""
+    """Credits ``points`` as a new lot; an outstanding debt is repaid from it first.
+    ``account``: the member's account (id, balance, debt) as a posting of the caller's
+    transaction just left it, locked (``PointsPosting.account_after`` of a spend of the same
+    sale), not locked and read again."""
     if points <= 0:
         raise InvalidAmount("Points earned must be positive", field="points")
-    return await _credit(member_id, points, source, "earn", at, available_from, expires_on, detail)
+    return await _credit(
+        member_id, points, source, "earn", at, available_from, expires_on, detail, account
+    )
 
 
 async def _credit(
@@ -167,15 +240,15 @@ async def _credit(
     available_from: dt.datetime,
     expires_on: dt.date | None,
     detail: dict[str, Any] | None = None,
+    account: dict[str, int] | None = None,
 ) -> PointsPosting:
     async with transaction():
-        account = await lock_points_account_of(member_id)
+        if account is None:
+            account = await lock_points_account_of(member_id)
         account_id = account["id"]
-        if (done := await _existing(account_id, source, kind)) is not None:
-            return done
         repaid = min(points, account["debt"])
         balance_after = account["balance"] + points
-        entry_id = await _write_entry(
+        entry_id = await _post_once(
             account_id,
             points,
             kind,
@@ -185,18 +258,23 @@ async def _credit(
             at,
             {**(detail or {}), "debt_repaid": repaid},
         )
-        await PointsLot.insert(
-            PointsLot(
-                account=account_id,
-                entry=entry_id,
-                points=points,
-                remaining=points - repaid,
-                available_from=available_from,
-                expires_on=expires_on,
-                store=source.store_id,
-                created_at=at,
-            )
-        ).run()
+        if entry_id is None:
+            return await _replayed(account_id, source, kind)
+        await insert(
+            "points_lot",
+            [
+                {
+                    "account": account_id,
+                    "entry": entry_id,
+                    "points": points,
+                    "remaining": points - repaid,
+                    "available_from": available_from,
+                    "expires_on": expires_on,
+                    "store": source.store_id,
+                    "created_at": at,
+                }
+            ],
+        )
     return PointsPosting(
         entry_id, points, balance_after, account_id=account_id, debt_after=account["debt"] - repaid
     )
@@ -253,7 +331,10 @@ def _soonest_first(lots: list[dict]) -> list[dict]:
 
 
 async def _take_from_lots(account_id: int, points: int, entry_id: int, lots: list[dict]) -> int:
-    """Takes up to ``points`` from ``lots`` in the given order; returns what it took."""
+    """Takes up to ``points`` from ``lots`` in the given order; returns what it took. One
+    update of the lots (each only if it still holds what is taken) and one insert of the
+    uses, in that order."""
+    takes: list[tuple[int, int]] = []
     taken = 0
     for lot in lots:
         if taken == points:
@@ -261,16 +342,46 @@ async def _take_from_lots(account_id: int, points: int, entry_id: int, lots: lis
         take = min(lot["remaining"], points - taken)
         if take <= 0:
             continue
-        updated = (
-            await PointsLot.update({PointsLot.remaining: PointsLot.remaining - take})
-            .where((PointsLot.id == lot["id"]) & (PointsLot.remaining >= take))
-            .returning(PointsLot.id)
-        )
-        if not updated:  # pragma: no cover - the account lock makes this unreachable
-            raise InsufficientPoints()
-        await PointsLotUse.insert(PointsLotUse(lot=lot["id"], entry=entry_id, points=-take)).run()
+        takes.append((lot["id"], take))
         taken += take
+    if not takes:
+        return taken
+    updated = await fetch(
+        "UPDATE points_lot SET remaining = remaining - CASE id"
+        + " WHEN {} THEN CAST({} AS BIGINT)" * len(takes)
+        + " END WHERE "
+        + " OR ".join(["(id = {} AND remaining >= {})"] * len(takes))
+        + " RETURNING id",
+        *[value for pair in takes for value in pair],
+        *[value for pair in takes for value in pair],
+    )
+    if len(updated) != len(takes):  # pragma: no cover - the account lock makes this unreachable
+        raise InsufficientPoints()
+    await insert(
+        "points_lot_use",
+        [{"lot": lot_id, "entry": entry_id, "points": -take} for lot_id, take in takes],
+    )
     return taken
+
+
+async def _spendable_lots(account_id: int, at: dt.datetime, store_id: int | None) -> list[dict]:
+    """The account's lots spendable at ``at`` in the store (:func:`_spendable_condition`),
+    read with the store's zone in one statement; expiry is then judged here."""
+    rows = await fetch(
+        "SELECT id, remaining, expires_on, " + STORE_ZONE + " AS time_zone FROM points_lot"
+        " WHERE account = {} AND remaining > 0 AND available_from <= {}",
+        store_id,
+        account_id,
+        at,
+    )
+    if not rows:
+        return []
+    today = business_date(at, zone_or_chain(rows[0]["time_zone"]))
+    return [
+        {"id": row["id"], "remaining": row["remaining"], "expires_on": row["expires_on"]}
+        for row in rows
+        if row["expires_on"] is None or row["expires_on"] >= today
+    ]
 
 
 async def spend(member_id: int, points: int, source: Source, *, at: dt.datetime) -> PointsPosting:
@@ -280,23 +391,20 @@ async def spend(member_id: int, points: int, source: Source, *, at: dt.datetime)
     async with transaction():
         account = await lock_points_account_of(member_id)
         account_id = account["id"]
-        if (done := await _existing(account_id, source, "spend")) is not None:
-            return done
-        today = await local_date(at, source.store_id)
-        lots = _soonest_first(
-            await PointsLot.select(PointsLot.id, PointsLot.remaining, PointsLot.expires_on).where(
-                _spendable_condition(account_id, at, today)
-            )
-        )
+        lots = _soonest_first(await _spendable_lots(account_id, at, source.store_id))
         available = sum(lot["remaining"] for lot in lots) if account["debt"] == 0 else 0
         if available < points:
+            if (done := await _existing(account_id, source, "spend")) is not None:
+                return done
             raise InsufficientPoints(
                 f"{available} points spendable, {points} asked", field="points", spendable=available
             )
         balance_after = account["balance"] - points
-        entry_id = await _write_entry(
+        entry_id = await _post_once(
             account_id, -points, "spend", source, balance_after, account["debt"], at
         )
+        if entry_id is None:
+            return await _replayed(account_id, source, "spend")
         await _take_from_lots(account_id, points, entry_id, lots)
     return PointsPosting(
         entry_id, -points, balance_after, account_id=account_id, debt_after=account["debt"]
@@ -508,19 +616,33 @@ async def points_summary(
     debt) as a posting of the caller's transaction just left it (``PointsPosting.
     account_after``), not read again."""
     at = at or utc_now()
+    # One statement: the account (unless given) with its lots and the store's zone.
     if account is None:
-        account = (
-            await PointsAccount.select(PointsAccount.id, PointsAccount.balance, PointsAccount.debt)
-            .where(PointsAccount.member == member_id)
-            .first()
+        rows = await fetch(
+            "SELECT a.id, a.balance, a.debt, l.remaining, l.available_from, l.expires_on, "
+            + STORE_ZONE
+            + " AS time_zone FROM points_account a"
+            " LEFT JOIN points_lot l ON l.account = a.id AND l.remaining > 0"
+            " WHERE a.member = {}",
+            store_id,
+            member_id,
         )
-    if account is None:
-        return {"balance": 0, "spendable": 0, "pending": 0, "debt": 0}
-    lots = await PointsLot.select(
-        PointsLot.remaining, PointsLot.available_from, PointsLot.expires_on
-    ).where((PointsLot.account == account["id"]) & (PointsLot.remaining > 0))
-    today = await local_date(at, store_id)
-    live = [lot for lot in lots if lot["expires_on"] is None or lot["expires_on"] >= today]
+        if not rows:
+            return {"balance": 0, "spendable": 0, "pending": 0, "debt": 0}
+        account = {"id": rows[0]["id"], "balance": rows[0]["balance"], "debt": rows[0]["debt"]}
+        lots = [row for row in rows if row["remaining"] is not None]
+    else:
+        lots = await fetch(
+            "SELECT remaining, available_from, expires_on, "
+            + STORE_ZONE
+            + " AS time_zone FROM points_lot WHERE account = {} AND remaining > 0",
+            store_id,
+            account["id"],
+        )
+    live = []
+    if lots:
+        today = business_date(at, zone_or_chain(lots[0]["time_zone"]))
+        live = [lot for lot in lots if lot["expires_on"] is None or lot["expires_on"] >= today]
     pending = sum(lot["remaining"] for lot in live if lot["available_from"] > at)
     spendable = (
         0

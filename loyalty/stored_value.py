@@ -28,8 +28,8 @@ from loyalty.errors import (
     TopUpNotRefundable,
 )
 from loyalty.points import Source
-from loyalty.tables import StoredValueAccount, StoredValueEntry, TopUpRule
-from memberpos.db import transaction
+from loyalty.tables import StoredValueEntry, TopUpRule
+from memberpos.db import fetchrow, fetchval, insert, transaction
 from memberpos.money import allocate
 
 
@@ -51,22 +51,20 @@ class StoredValuePosting:
         return self.principal_after + self.bonus_after
 
 
+# The entry of (account, source kind, source id, kind): at most one (a unique index).
+_POSTED = (
+    " FROM stored_value_entry"
+    " WHERE account = {} AND source_kind = {} AND source_id = {} AND kind = {}"
+)
+
+
 async def _existing(account_id: int, source: Source, kind: str) -> StoredValuePosting | None:
-    row = (
-        await StoredValueEntry.select(
-            StoredValueEntry.id,
-            StoredValueEntry.principal_delta,
-            StoredValueEntry.bonus_delta,
-            StoredValueEntry.principal_after,
-            StoredValueEntry.bonus_after,
-        )
-        .where(
-            (StoredValueEntry.account == account_id)
-            & (StoredValueEntry.source_kind == source.kind)
-            & (StoredValueEntry.source_id == source.id)
-            & (StoredValueEntry.kind == kind)
-        )
-        .first()
+    row = await fetchrow(
+        "SELECT id, principal_delta, bonus_delta, principal_after, bonus_after" + _POSTED,
+        account_id,
+        source.kind,
+        source.id,
+        kind,
     )
     if row is None:
         return None
@@ -90,45 +88,68 @@ async def _post(
     business_date: dt.date | None,
     reverses: Source | None = None,
 ) -> StoredValuePosting:
-    account_id = account["id"]
-    updated = (
-        await StoredValueAccount.update(
-            {
-                StoredValueAccount.principal: StoredValueAccount.principal + principal_delta,
-                StoredValueAccount.bonus: StoredValueAccount.bonus + bonus_delta,
-                StoredValueAccount.updated_at: at,
-            }
-        )
-        .where(
-            (StoredValueAccount.id == account_id)
-            & (StoredValueAccount.principal >= -min(principal_delta, 0))
-            & (StoredValueAccount.bonus >= -min(bonus_delta, 0))
-        )
-        .returning(StoredValueAccount.principal, StoredValueAccount.bonus)
+    posting = await _try_post(
+        account, principal_delta, bonus_delta, kind, source, at, business_date, reverses
     )
-    if not updated:
+    if posting is None:
         raise InsufficientStoredValue(field="amount_minor")
-    principal_after, bonus_after = updated[0]["principal"], updated[0]["bonus"]
-    inserted = (
-        await StoredValueEntry.insert(
-            StoredValueEntry(
-                account=account_id,
-                principal_delta=principal_delta,
-                bonus_delta=bonus_delta,
-                kind=kind,
-                source_kind=source.kind,
-                source_id=source.id,
-                principal_after=principal_after,
-                bonus_after=bonus_after,
-                reverses=f"{reverses.kind}:{reverses.id}" if reverses else None,
-                store=source.store_id,
-                staff=source.staff_id,
-                business_date=business_date,
-                created_at=at,
-            )
-        )
-        .returning(StoredValueEntry.id)
-        .run()
+    return posting
+
+
+async def _try_post(
+    account: dict,
+    principal_delta: int,
+    bonus_delta: int,
+    kind: str,
+    source: Source,
+    at: dt.datetime,
+    business_date: dt.date | None,
+    reverses: Source | None = None,
+    *,
+    only_if: str = "",
+    only_if_args: tuple = (),
+) -> StoredValuePosting | None:
+    """The conditional update of the balances (``… WHERE principal >= p AND bonus >= b``,
+    and ``only_if``, more conditions on the account row) and its entry; ``None`` when the
+    update refused, nothing written."""
+    account_id = account["id"]
+    updated = await fetchrow(
+        "UPDATE stored_value_account"
+        " SET principal = principal + {}, bonus = bonus + {}, updated_at = {}"
+        " WHERE id = {} AND principal >= {} AND bonus >= {}"
+        + only_if
+        + " RETURNING principal, bonus",
+        principal_delta,
+        bonus_delta,
+        at,
+        account_id,
+        -min(principal_delta, 0),
+        -min(bonus_delta, 0),
+        *only_if_args,
+    )
+    if updated is None:
+        return None
+    principal_after, bonus_after = updated["principal"], updated["bonus"]
+    inserted = await insert(
+        "stored_value_entry",
+        [
+            {
+                "account": account_id,
+                "principal_delta": principal_delta,
+                "bonus_delta": bonus_delta,
+                "kind": kind,
+                "source_kind": source.kind,
+                "source_id": source.id,
+                "principal_after": principal_after,
+                "bonus_after": bonus_after,
+                "reverses": f"{reverses.kind}:{reverses.id}" if reverses else None,
+                "store": source.store_id,
+                "staff": source.staff_id,
+                "business_date": business_date,
+                "created_at": at,
+            }
+        ],
+        returning="id",
     )
     return StoredValuePosting(
         inserted[0]["id"], principal_delta, bonus_delta, principal_after, bonus_after
@@ -166,6 +187,14 @@ async def top_up(
         return await _post(account, amount_minor, bonus, "top_up", source, at, business_date)
 
 
+# The day's spends net of their returns (negative: spent), for the daily limit.
+_SPENT_ON_DAY = (
+    "CAST(COALESCE((SELECT SUM(principal_delta + bonus_delta) FROM stored_value_entry"
+    " WHERE account = {} AND business_date = {} AND kind IN ('spend', 'spend_return')), 0)"
+    " AS BIGINT)"
+)
+
+
 def split_spend(amount: int, principal: int, bonus: int, order: str) -> tuple[int, int]:
     """How much of ``amount`` comes out of principal and bonus, by the program's order."""
     if amount > principal + bonus:
@@ -200,30 +229,48 @@ async def spend(
     async with transaction():
         account = await lock_stored_value_account_of(member_id)
         account_id = account["id"]
+        balance = account["principal"] + account["bonus"]
+        if balance >= amount_minor:
+            # The debit carries the other checks (not posted yet, within the day's limit): a
+            # spend that passes them all is one update and one insert. Under the account's
+            # lock they see what the checks below would.
+            only_if = " AND NOT EXISTS (SELECT 1" + _POSTED + ")"
+            only_if_args: tuple = (account_id, source.kind, source.id, "spend")
+            if daily_limit_minor:
+                only_if += " AND " + _SPENT_ON_DAY + " >= {}"
+                only_if_args += (account_id, business_date, amount_minor - daily_limit_minor)
+            principal, bonus = split_spend(
+                amount_minor, account["principal"], account["bonus"], order
+            )
+            posting = await _try_post(
+                account,
+                -principal,
+                -bonus,
+                "spend",
+                source,
+                at,
+                business_date,
+                only_if=only_if,
+                only_if_args=only_if_args,
+            )
+            if posting is not None:
+                return posting
+        # Refused: the checks in their order, each with its own answer.
         if (done := await _existing(account_id, source, "spend")) is not None:
             return done
         if daily_limit_minor:
-            today = await StoredValueEntry.select(
-                StoredValueEntry.principal_delta,
-                StoredValueEntry.bonus_delta,
-            ).where(
-                (StoredValueEntry.account == account_id)
-                & (StoredValueEntry.business_date == business_date)
-                & StoredValueEntry.kind.is_in(["spend", "spend_return"])
-            )
-            spent = -sum(r["principal_delta"] + r["bonus_delta"] for r in today)
+            spent = -await fetchval("SELECT " + _SPENT_ON_DAY, account_id, business_date)
             if spent + amount_minor > daily_limit_minor:
                 raise DailyLimitExceeded(
                     field="amount_minor", remaining_today=max(0, daily_limit_minor - spent)
                 )
-        if account["principal"] + account["bonus"] < amount_minor:
+        if balance < amount_minor:
             raise InsufficientStoredValue(
-                f"Balance {account['principal'] + account['bonus']}, asked {amount_minor}",
+                f"Balance {balance}, asked {amount_minor}",
                 field="amount_minor",
-                balance_minor=account["principal"] + account["bonus"],
+                balance_minor=balance,
             )
-        principal, bonus = split_spend(amount_minor, account["principal"], account["bonus"], order)
-        return await _post(account, -principal, -bonus, "spend", source, at, business_date)
+        raise InsufficientStoredValue(field="amount_minor")  # the conditional debit refused
 
 
 async def return_spend(
@@ -334,10 +381,8 @@ async def adjust(
 
 
 async def stored_value_summary(member_id: int) -> dict[str, int]:
-    row = (
-        await StoredValueAccount.select(StoredValueAccount.principal, StoredValueAccount.bonus)
-        .where(StoredValueAccount.member == member_id)
-        .first()
+    row = await fetchrow(
+        "SELECT principal, bonus FROM stored_value_account WHERE member = {}", member_id
     )
     if row is None:
         return {"principal": 0, "bonus": 0, "balance": 0}
