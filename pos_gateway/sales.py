@@ -224,6 +224,7 @@ async def apply_sale(prepared: PreparedSale) -> Outcome:
                 available_from=available,
                 expires_on=expiry_date(priced.business_date, priced.program),
                 detail={"rules": {lp.line_id: list(lp.rules) for lp in priced.earn.lines}},
+                account=points_after,  # locked by this sale's spend, if it spent points
             )
             points_after = posting.account_after
         qualifying = priced.total_minor - prepared.points_value_minor

@@ -22,7 +22,14 @@ BACKEND = os.environ.get("MEMBERPOS_TEST_BACKEND", "sqlite")
 POSTGRES_ADMIN_URL = os.environ.get(
     "MEMBERPOS_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres"
 )
-REDIS_URL = os.environ.get("MEMBERPOS_TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
+REDIS_SERVER = "redis://127.0.0.1:6379"
+REDIS_URL = os.environ.get("MEMBERPOS_TEST_REDIS_URL", f"{REDIS_SERVER}/14")
+# Two PostgreSQL runs at once (helpers, a CI run beside a developer's) each take a Redis
+# database of their own: each test empties its database, and a shared one would reset the
+# other run's rate-limit counters half way through its test. The claim is a key in it.
+_REDIS_CLAIM_KEY = "memberpos:test-run"
+_REDIS_CANDIDATES = (14, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2)  # not 0 (default), 13 (bench)
+_run_token = f"{os.getpid()}-{secrets.token_hex(4)}"
 REQUIRE = os.environ.get("MEMBERPOS_REQUIRE_SERVICES", "") not in ("", "0")
 
 _unavailable: str | None = None
@@ -38,11 +45,36 @@ async def _probe_postgres() -> None:
 
 
 async def _probe_redis() -> None:
+    """Reachable, and (unless MEMBERPOS_TEST_REDIS_URL names one) a database of our own."""
+    global REDIS_URL
+    import redis.asyncio as redis_asyncio
+
+    candidates = (
+        [REDIS_URL]
+        if "MEMBERPOS_TEST_REDIS_URL" in os.environ
+        else [f"{REDIS_SERVER}/{n}" for n in _REDIS_CANDIDATES]
+    )
+    for url in candidates:
+        client = redis_asyncio.from_url(url, socket_connect_timeout=3)
+        try:
+            await client.ping()
+            if len(candidates) == 1 or await client.set(
+                _REDIS_CLAIM_KEY, _run_token, nx=True, ex=3 * 3600
+            ):
+                REDIS_URL = url
+                return
+        finally:
+            await client.aclose()
+    raise RuntimeError("every test Redis database is taken by another run")
+
+
+async def _release_redis() -> None:
     import redis.asyncio as redis_asyncio
 
     client = redis_asyncio.from_url(REDIS_URL, socket_connect_timeout=3)
     try:
-        await client.ping()
+        if (await client.get(_REDIS_CLAIM_KEY)) == _run_token.encode():
+            await client.delete(_REDIS_CLAIM_KEY)
     finally:
         await client.aclose()
 
@@ -115,6 +147,7 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_unconfigure(config: pytest.Config) -> None:
     if _test_database is not None:
         asyncio.run(_drop_database(_test_database))
+        asyncio.run(_release_redis())
 
 
 def pytest_report_header(config: pytest.Config) -> str:
@@ -194,7 +227,8 @@ async def reset_database() -> None:
             await connection.execute("; ".join(statements))  # a script: several commands
     counter = get_counter()
     if isinstance(counter, RedisCounter):
-        await counter._client.flushdb()  # the test Redis database (/14) only
+        await counter._client.flushdb()  # this run's own test Redis database only
+        await counter._client.set(_REDIS_CLAIM_KEY, _run_token, ex=3 * 3600)  # still ours
     else:
         set_counter(MemoryCounter())
 
