@@ -8,6 +8,8 @@ write lock at BEGIN (IMMEDIATE), so two writers queue instead of failing with
 
 from __future__ import annotations
 
+import functools
+import string
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -120,9 +122,33 @@ def lock_clause() -> str:
     return "" if is_sqlite() else " FOR UPDATE"
 
 
+@functools.lru_cache(maxsize=1024)
+def _numbered(sql: str) -> str:
+    """A ``{}`` template as PostgreSQL's ``$1, $2 …`` (``{{``/``}}`` are literal braces, as
+    in Piccolo's QueryString), translated once per statement text."""
+    parts: list[str] = []
+    count = 0
+    for literal, field, _, _ in string.Formatter().parse(sql):
+        parts.append(literal)
+        if field is not None:
+            if field:
+                raise ValueError(f"only bare {{}} placeholders, not {{{field}}}")
+            count += 1
+            parts.append(f"${count}")
+    return "".join(parts)
+
+
 async def fetch(sql: str, *args: Any) -> Sequence[Mapping[str, Any]]:
-    """The rows of one hand-written statement (``{}`` placeholders)."""
-    return await get_engine().run_querystring(QueryString(sql, *args))
+    """The rows of one hand-written statement (``{}`` placeholders). On PostgreSQL straight
+    to asyncpg (the transaction's connection, else the pool's), on SQLite through Piccolo."""
+    engine = get_engine()
+    if isinstance(engine, PostgresEngine) and engine.pool is not None:
+        current = engine.current_transaction.get()
+        if current is not None:
+            return await current.connection.fetch(_numbered(sql), *args)
+        async with engine.pool.acquire() as connection:
+            return await connection.fetch(_numbered(sql), *args)
+    return await engine.run_querystring(QueryString(sql, *args))
 
 
 async def fetchrow(sql: str, *args: Any) -> Mapping[str, Any] | None:
