@@ -78,26 +78,27 @@ async def lock_stored_value_account(account_id: int) -> dict:
     return row
 
 
-async def lock_points_account_of(member_id: int) -> dict:
-    """The member's points account (id, balance, debt), opened if need be and locked like
-    :func:`lock_points_account`: the lookup and the lock in one round trip."""
-    if (row := await _locked(_POINTS + "member = ", member_id)) is not None:
+async def _lock_of(select: str, table: str, member_id: int) -> dict:
+    """The member's account by ``select`` (the lookup and the lock in one round trip), opened
+    first if the member has none."""
+    if (row := await _locked(select + "member = ", member_id)) is not None:
         return row
-    await _open("points_account", member_id)
-    row = await _locked(_POINTS + "member = ", member_id)
+    await _open(table, member_id)
+    row = await _locked(select + "member = ", member_id)
     assert row is not None
     return row
+
+
+async def lock_points_account_of(member_id: int) -> dict:
+    """The member's points account (id, balance, debt), opened if need be and locked like
+    :func:`lock_points_account`."""
+    return await _lock_of(_POINTS, "points_account", member_id)
 
 
 async def lock_stored_value_account_of(member_id: int) -> dict:
     """The member's stored-value account (id, principal, bonus), opened if need be and locked
-    like :func:`lock_stored_value_account`: the lookup and the lock in one round trip."""
-    if (row := await _locked(_STORED_VALUE + "member = ", member_id)) is not None:
-        return row
-    await _open("stored_value_account", member_id)
-    row = await _locked(_STORED_VALUE + "member = ", member_id)
-    assert row is not None
-    return row
+    like :func:`lock_stored_value_account`."""
+    return await _lock_of(_STORED_VALUE, "stored_value_account", member_id)
 
 
 async def store_time_zone(store_id: int | None) -> str:

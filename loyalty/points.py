@@ -22,12 +22,12 @@ remaining below zero or above its points; debt ≥ 0.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from loyalty.accounts import (
     STORE_ZONE,
-    local_date,
     lock_points_account,
     lock_points_account_of,
     zone_or_chain,
@@ -181,32 +181,20 @@ async def _set_account(
     return bool(rows)
 
 
-def _spendable_condition(account_id: int, at: dt.datetime, today: dt.date) -> Any:
-    return (
-        (PointsLot.account == account_id)
-        & (PointsLot.remaining > 0)
-        & (PointsLot.available_from <= at)
-        & (PointsLot.expires_on.is_null() | (PointsLot.expires_on >= today))
-    )
-
-
 async def spendable_points(
     member_id: int, at: dt.datetime | None = None, *, store_id: int | None = None
 ) -> int:
     """Points the member can spend now at the store (its business date decides expiry)."""
-    at = at or utc_now()
-    today = await local_date(at, store_id)
-    account = (
-        await PointsAccount.select(PointsAccount.id, PointsAccount.debt)
-        .where(PointsAccount.member == member_id)
-        .first()
-    )
-    if account is None or account["debt"] > 0:
-        return 0
-    lots = await PointsLot.select(PointsLot.remaining).where(
-        _spendable_condition(account["id"], at, today)
-    )
-    return sum(lot["remaining"] for lot in lots)
+    return (await points_summary(member_id, at, store_id=store_id))["spendable"]
+
+
+def _unexpired(lots: Sequence[Any], at: dt.datetime) -> list[Any]:
+    """The lots not expired at ``at``, by the business date in the zone read with them
+    (``STORE_ZONE … AS time_zone``): a lot is spendable through its whole last day."""
+    if not lots:
+        return []
+    today = business_date(at, zone_or_chain(lots[0]["time_zone"]))
+    return [lot for lot in lots if lot["expires_on"] is None or lot["expires_on"] >= today]
 
 
 async def earn(
@@ -364,9 +352,9 @@ async def _take_from_lots(account_id: int, points: int, entry_id: int, lots: lis
     return taken
 
 
-async def _spendable_lots(account_id: int, at: dt.datetime, store_id: int | None) -> list[dict]:
-    """The account's lots spendable at ``at`` in the store (:func:`_spendable_condition`),
-    read with the store's zone in one statement; expiry is then judged here."""
+async def _spendable_lots(account_id: int, at: dt.datetime, store_id: int | None) -> list[Any]:
+    """The account's lots spendable at ``at`` in the store, read with the store's zone in one
+    statement (expiry: :func:`_unexpired`)."""
     rows = await fetch(
         "SELECT id, remaining, expires_on, " + STORE_ZONE + " AS time_zone FROM points_lot"
         " WHERE account = {} AND remaining > 0 AND available_from <= {}",
@@ -374,14 +362,7 @@ async def _spendable_lots(account_id: int, at: dt.datetime, store_id: int | None
         account_id,
         at,
     )
-    if not rows:
-        return []
-    today = business_date(at, zone_or_chain(rows[0]["time_zone"]))
-    return [
-        {"id": row["id"], "remaining": row["remaining"], "expires_on": row["expires_on"]}
-        for row in rows
-        if row["expires_on"] is None or row["expires_on"] >= today
-    ]
+    return _unexpired(rows, at)
 
 
 async def spend(member_id: int, points: int, source: Source, *, at: dt.datetime) -> PointsPosting:
@@ -639,10 +620,7 @@ async def points_summary(
             store_id,
             account["id"],
         )
-    live = []
-    if lots:
-        today = business_date(at, zone_or_chain(lots[0]["time_zone"]))
-        live = [lot for lot in lots if lot["expires_on"] is None or lot["expires_on"] >= today]
+    live = _unexpired(lots, at)
     pending = sum(lot["remaining"] for lot in live if lot["available_from"] > at)
     spendable = (
         0

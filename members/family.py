@@ -26,7 +26,7 @@ from typing import Any
 from piccolo.query.functions.aggregate import Sum
 
 from memberpos.clock import utc_now
-from memberpos.db import fetch, fetchrow, is_sqlite, transaction
+from memberpos.db import fetch, fetchrow, lock_clause, transaction
 from memberpos.errors import InvalidInput
 from members.access import require_member_manager
 from members.errors import (
@@ -368,13 +368,18 @@ _LINK_COLUMNS = "id, parent, daily_limit_minor, monthly_limit_minor"
 async def _charge_reads(
     child_id: int, source_kind: str, source_id: str, business_date: dt.date
 ) -> tuple[dict[str, Any] | None, dict[str, Any]]:
-    """For :func:`charge_parent`: the child's active link, locked (PostgreSQL), and then,
+    """For :func:`charge_parent`: the child's active link, locked, and then,
     read after the lock, an earlier charge of the same source, whether the child ever had a
     link, the parent's status and what the link spent on the business date and in its
-    month. Two statements on PostgreSQL (the reads must see what the lock holder before us
-    committed, so they follow the lock in a statement of their own); one on SQLite, whose
-    write lock is held from BEGIN."""
-    reads = (
+    month. Two statements: the reads must see what the lock holder before us committed, so
+    they follow the lock in a statement of their own."""
+    locked = await fetchrow(
+        f"SELECT {_LINK_COLUMNS} FROM family_link WHERE child = {{}} AND detached_at IS NULL"
+        " LIMIT 1" + lock_clause(),
+        child_id,
+    )
+    link = dict(locked) if locked is not None else None
+    row = await fetchrow(
         "SELECT e.child AS earlier_child, e.amount_minor AS earlier_amount,"
         " e.parent AS earlier_parent,"
         " (SELECT status FROM member WHERE id = f.parent) AS parent_status,"
@@ -383,52 +388,14 @@ async def _charge_reads(
         " (SELECT SUM(s.amount_minor) FROM family_spend s WHERE s.link = f.id"
         "  AND s.business_date >= {} AND s.business_date < {}) AS spent_month,"
         " EXISTS (SELECT 1 FROM family_link x WHERE x.child = {}) AS any_link"
-    )
-    sums = (
+        " FROM (SELECT 1 AS one) AS one"
+        " LEFT JOIN family_spend e ON e.source_kind = {} AND e.source_id = {}"
+        " LEFT JOIN (SELECT CAST({} AS INTEGER) AS id, CAST({} AS INTEGER) AS parent) AS f"
+        " ON 1 = 1",
         business_date,
         business_date + dt.timedelta(days=1),
         _month_start(business_date),
         _next_month(business_date),
-    )
-    earlier = (
-        " FROM (SELECT 1 AS one) AS one"
-        " LEFT JOIN family_spend e ON e.source_kind = {} AND e.source_id = {}"
-    )
-    if is_sqlite():
-        row = await fetchrow(
-            reads + ", f.id AS link_id, f.parent AS link_parent,"
-            " f.daily_limit_minor AS link_daily, f.monthly_limit_minor AS link_monthly"
-            + earlier
-            + " LEFT JOIN family_link f ON f.child = {} AND f.detached_at IS NULL",
-            *sums,
-            child_id,
-            source_kind,
-            source_id,
-            child_id,
-        )
-        assert row is not None
-        found = dict(row)
-        link = None
-        if found["link_id"] is not None:
-            link = {
-                "id": found["link_id"],
-                "parent": found["link_parent"],
-                "daily_limit_minor": found["link_daily"],
-                "monthly_limit_minor": found["link_monthly"],
-            }
-        return link, found
-    locked = await fetchrow(
-        f"SELECT {_LINK_COLUMNS} FROM family_link WHERE child = {{}} AND detached_at IS NULL"
-        " LIMIT 1 FOR UPDATE",
-        child_id,
-    )
-    link = dict(locked) if locked is not None else None
-    row = await fetchrow(
-        reads
-        + earlier
-        + " LEFT JOIN (SELECT CAST({} AS INTEGER) AS id, CAST({} AS INTEGER) AS parent) AS f"
-        " ON TRUE",
-        *sums,
         child_id,
         source_kind,
         source_id,

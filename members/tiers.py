@@ -433,30 +433,15 @@ _SPEND_COLUMNS = (
 
 async def _lock_member_and_record(
     member_id: int, spend: tuple[Any, ...]
-) -> tuple[dict[str, Any], bool, int | None]:
+) -> tuple[dict[str, Any], bool]:
     """The member's row, locked (PostgreSQL), then the qualifying spend ``spend`` (store,
     business date, amount, source kind, source id, occurred at, recorded at) appended unless
-    its source is recorded already: (member, whether it was appended, the rolling spend
-    counting it or None). One statement on PostgreSQL: the insert reads the locked row, so it
-    follows the lock; the rolling sum is read by a statement of its own after it (a statement
-    that waited for the lock would sum from a snapshot older than the lock holder's commit).
-    On SQLite, whose write lock is held from BEGIN, the sum comes with the member's row (the
-    new row always falls in the window, which ends on its business date)."""
-    if is_sqlite():
-        business_date, amount_minor = spend[1], spend[2]
-        row = await fetchrow(
-            f"SELECT {_MEMBER_COLUMNS}, (SELECT SUM(q.amount_minor) FROM qualifying_spend q"
-            " WHERE q.member = {} AND q.business_date >= {} AND q.business_date <= {})"
-            " AS spend_before FROM member WHERE id = {}",
-            member_id,
-            window_start(business_date),
-            business_date,
-            member_id,
-        )
-        if row is None:
-            raise UnknownMember(field="member_id")
-        member = dict(row)
-        before = _as_int(member.pop("spend_before"))
+    its source is recorded already: (member, whether it was appended). One statement on
+    PostgreSQL: the insert reads the locked row, so it follows the lock; the rolling sum is
+    read by a statement of its own after it (a statement that waited for the lock would sum
+    from a snapshot older than the lock holder's commit)."""
+    if is_sqlite():  # no data-modifying WITH; the write lock is held from BEGIN
+        member = await _member(member_id)
         inserted = await fetch(
             f"INSERT INTO qualifying_spend ({_SPEND_COLUMNS})"
             " VALUES ({}, {}, {}, {}, {}, {}, {}, {})"
@@ -464,7 +449,7 @@ async def _lock_member_and_record(
             member_id,
             *spend,
         )
-        return member, bool(inserted), before + amount_minor if inserted else None
+        return member, bool(inserted)
     row = await fetchrow(
         f"WITH m AS (SELECT {_MEMBER_COLUMNS} FROM member WHERE id = {{}} FOR UPDATE),"
         f" spend AS (INSERT INTO qualifying_spend ({_SPEND_COLUMNS})"
@@ -479,7 +464,7 @@ async def _lock_member_and_record(
     if row is None:
         raise UnknownMember(field="member_id")
     member = dict(row)
-    return member, member.pop("inserted") is not None, None
+    return member, member.pop("inserted") is not None
 
 
 async def on_qualifying_spend(
@@ -506,7 +491,7 @@ async def on_qualifying_spend(
     if not source_kind or not source_id:
         raise InvalidInput("A qualifying spend needs its source kind and id", field="source_id")
     async with transaction():
-        member, inserted, spend = await _lock_member_and_record(
+        member, inserted = await _lock_member_and_record(
             member_id,
             (store_id, business_date, amount_minor, source_kind, source_id, occurred_at, utc_now()),
         )
@@ -515,8 +500,7 @@ async def on_qualifying_spend(
         tiers = await _tiers_at(config_generation)
         if not any(t["rank"] > _rank(tiers, member["tier"]) for t in _spend_tiers(tiers)):
             return None  # no spend tier above the member's: no sum to take
-        if spend is None:
-            spend = await rolling_spend(member_id, business_date)
+        spend = await rolling_spend(member_id, business_date)
         qualified = _qualified(_spend_tiers(tiers), spend)
         if qualified is None or qualified["rank"] <= _rank(tiers, member["tier"]):
             return None

@@ -427,16 +427,13 @@ def _units_of(priced: engine.PricedBasket, promotion_id: str) -> int:
     return max(units, 1)
 
 
-async def _raw(sql: str, *args: Any) -> Sequence[Any]:
-    return await fetch(sql, *args)
-
 
 async def _consume_member_limit(
     promotion: dict[str, Any], member_id: int, period: str, limit: int
 ) -> None:
     # One round trip: the first use inserts the row at 1 (limits are positive), a later one
     # raises it only while it stays within the limit; no row back means the limit is reached.
-    updated = await _raw(
+    updated = await fetch(
         "INSERT INTO promotion_member_usage (promotion, member, period, uses) "
         "VALUES ({}, {}, {}, 1) "
         "ON CONFLICT (promotion, member, period) DO UPDATE "
@@ -692,7 +689,7 @@ async def reverse_refund(*, refund_ref: str, sale_ref: str, full: bool, at: date
             return
         # The conditional update makes one full refund the one that reverses the sale, even
         # when two arrive at once.
-        reversed_sale = await _raw(
+        reversed_sale = await fetch(
             "UPDATE promotion_sale SET reversed_by = {}, reversed_at = {} "
             "WHERE sale_ref = {} AND reversed_at IS NULL RETURNING id, member",
             refund_ref,
@@ -714,7 +711,7 @@ async def reverse_refund(*, refund_ref: str, sale_ref: str, full: bool, at: date
         back_on_sale = False
         for use in sorted(uses, key=lambda row: row["promotion_id"]):
             if use["limit_units"] is not None or use["limit_budget_minor"] is not None:
-                after = await _raw(
+                after = await fetch(
                     "UPDATE promotion SET used_units = used_units - {}, "
                     "used_budget_minor = used_budget_minor - {}, used_sales = used_sales - 1 "
                     "WHERE id = {} "
@@ -732,7 +729,7 @@ async def reverse_refund(*, refund_ref: str, sale_ref: str, full: bool, at: date
             if member_id is not None:
                 business_day = use["business_date"]
                 for period in (f"day:{business_day.isoformat()}", "all"):
-                    await _raw(
+                    await fetch(
                         "UPDATE promotion_member_usage SET uses = uses - 1 "
                         "WHERE promotion = {} AND member = {} AND period = {} AND uses > 0",
                         use["promotion_id"],
@@ -746,7 +743,7 @@ async def reverse_refund(*, refund_ref: str, sale_ref: str, full: bool, at: date
             CouponRedemption.id, CouponRedemption.coupon
         ).where((CouponRedemption.sale_ref == sale_ref) & CouponRedemption.reversed_at.is_null())
         for redemption in sorted(redemptions, key=lambda row: row["coupon"]):
-            await _raw(
+            await fetch(
                 "UPDATE coupon SET uses = uses - 1 WHERE id = {} AND uses > 0",
                 redemption["coupon"],
             )

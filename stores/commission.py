@@ -258,10 +258,6 @@ async def bump_rules_version() -> None:
 # ------------------------------------------------------------------------------ raw SQL
 
 
-async def _raw(sql: str, *args: Any) -> Sequence[Any]:
-    """Rows of a hand-written statement (``memberpos.db.fetch``: mappings by column)."""
-    return await fetch(sql, *args)
-
 
 _placeholders = placeholders
 
@@ -279,9 +275,9 @@ async def _lock_period(store_id: int, start: dt.date) -> tuple[int, str]:
     status, under a key-share lock that a close waits for (PostgreSQL)."""
     lock = "" if is_sqlite() else " FOR KEY SHARE"
     sql = "SELECT id, status FROM commission_period WHERE store = {} AND month_start = {}"
-    rows = await _raw(sql + lock, store_id, start)
+    rows = await fetch(sql + lock, store_id, start)
     if not rows:
-        await _raw(
+        await fetch(
             "INSERT INTO commission_period (store, month_start, status, sales_minor, "
             "commission_minor, personal_minor, pool_minor, pool_paid_minor, entry_count, "
             "created_at) VALUES ({}, {}, 'open', 0, 0, 0, 0, 0, 0, {}) "
@@ -290,7 +286,7 @@ async def _lock_period(store_id: int, start: dt.date) -> tuple[int, str]:
             start,
             utc_now(),
         )
-        rows = await _raw(sql + lock, store_id, start)
+        rows = await fetch(sql + lock, store_id, start)
     return rows[0]["id"], rows[0]["status"]
 
 
@@ -331,7 +327,7 @@ async def _add_to_tallies(period_id: int, deltas: dict[int, int]) -> dict[int, i
     if not deltas:
         return {}
     sql, args = _tally_statement(period_id, deltas)
-    rows = await _raw(sql + " RETURNING staff_key, sales_minor", *args)
+    rows = await fetch(sql + " RETURNING staff_key, sales_minor", *args)
     return {row["staff_key"]: row["sales_minor"] - deltas[row["staff_key"]] for row in rows}
 
 
@@ -399,7 +395,7 @@ async def insert_entries(
     ``before``: a statement and its arguments (PostgreSQL only) run as part of the first
     chunk's, in a ``WITH`` ahead of it: one round trip for both."""
     if before is not None and not entries:
-        await _raw(before[0], *before[1])
+        await fetch(before[0], *before[1])
         return
     for start in range(0, len(entries), 400):
         chunk = entries[start : start + 400]
@@ -410,7 +406,7 @@ async def insert_entries(
         if before is not None and start == 0:
             sql = f"WITH earlier AS ({before[0]}) " + sql
             args = [*before[1], *args]
-        await _raw(sql, *args)
+        await fetch(sql, *args)
 
 
 # ------------------------------------------------------------------------------- a sale
@@ -475,7 +471,7 @@ async def _claim_sale_and_read(
     read what the sale needs: the store's region, the rules' version token, the products and
     the period's status, under a key-share lock that a close of the period waits for."""
     if is_sqlite():
-        claimed = bool(await _raw(SALE_CLAIM, *claim))
+        claimed = bool(await fetch(SALE_CLAIM, *claim))
         if not claimed:
             return False, None, None, {}, None
         prefix, claimed_column, lock = "", "", ""
@@ -489,7 +485,7 @@ async def _claim_sale_and_read(
         )
     unique_skus = sorted(set(skus)) or [""]
     start = month_start(business_date)
-    rows = await _raw(
+    rows = await fetch(
         prefix + "SELECT " + claimed_column + "s.region AS region_id, "
         "(SELECT token FROM commission_rules_version ORDER BY id LIMIT 1) AS token, "
         "(SELECT id FROM commission_period WHERE store = s.id AND month_start = {}) "
@@ -520,7 +516,7 @@ async def _claim_sale_and_read(
 
 
 async def _recorded_total(kind: str, source_ref: str) -> int:
-    rows = await _raw(
+    rows = await fetch(
         "SELECT COALESCE(SUM(commission_minor), 0) AS total FROM commission_entry "
         "WHERE kind = {} AND source_ref = {}",
         kind,
@@ -667,7 +663,7 @@ async def reverse_refund(
         raise InvalidCommissionSale("refund_ref must be 1 to 64 characters", field="refund_ref")
     now = utc_now()
     async with transaction():
-        claimed = await _raw(
+        claimed = await fetch(
             "INSERT INTO commission_refund (refund_ref, sale_ref, store, business_date, "
             "occurred_at, recorded_at) VALUES ({}, {}, {}, {}, {}, {}) "
             "ON CONFLICT (refund_ref) DO NOTHING RETURNING id",
@@ -682,7 +678,7 @@ async def reverse_refund(
             return -await _recorded_total("refund", refund_ref)
         # Locked, so two partial refunds of one sale take their parts one after the other
         # (each counts what the one before took).
-        sale = await _raw(
+        sale = await fetch(
             "SELECT store FROM commission_sale WHERE sale_ref = {}"
             + ("" if is_sqlite() else " FOR UPDATE"),
             sale_ref,
@@ -691,7 +687,7 @@ async def reverse_refund(
             raise SaleCommissionNotRecorded(
                 f"No commission was recorded for sale {sale_ref} in this store", field="sale_ref"
             )
-        rows = await _raw(
+        rows = await fetch(
             "SELECT id, period, staff, kind, source_ref, line_no, sku, quantity, share_bp, "
             "sales_minor, base_minor, rule, rate_bp, amount_per_unit_minor, level, "
             "commission_minor, pool_minor FROM commission_entry "
@@ -728,7 +724,7 @@ async def reverse_refund(
             return 0
 
         sale_period = originals[next(iter(asked))][0]["period"]
-        status = await _raw(
+        status = await fetch(
             "SELECT status FROM commission_period WHERE id = {}"
             + ("" if is_sqlite() else " FOR KEY SHARE"),
             sale_period,
@@ -1169,7 +1165,7 @@ async def set_pool_shares(
 
 
 async def _period_sums(period_id: int) -> dict[str, int]:
-    rows = await _raw(
+    rows = await fetch(
         "SELECT COALESCE(SUM(sales_minor), 0) AS sales_minor, "
         "COALESCE(SUM(commission_minor), 0) AS commission_minor, "
         "COALESCE(SUM(personal_minor), 0) AS personal_minor, "
@@ -1189,7 +1185,7 @@ async def _whole_amount_true_ups(
     reached with it; at close one ``level_true_up`` entry per person and rule pays the
     difference (negative when refunds took them back below a level). Adjustments landing
     from closed months are left out: they belong to those months' terms."""
-    rows = await _raw(
+    rows = await fetch(
         "SELECT e.staff, e.rule, SUM(e.base_minor) AS base_minor, "
         "SUM(e.commission_minor) AS commission_minor, SUM(e.pool_minor) AS pool_minor "
         "FROM commission_entry e JOIN commission_rule r ON r.id = e.rule "
@@ -1254,7 +1250,7 @@ async def close_period(actor: Actor, store_code: str, month: dt.date) -> dict[st
     async with transaction():
         period_id, _ = await _lock_period(store["id"], month)
         lock = "" if is_sqlite() else " FOR UPDATE"
-        status = await _raw("SELECT status FROM commission_period WHERE id = {}" + lock, period_id)
+        status = await fetch("SELECT status FROM commission_period WHERE id = {}" + lock, period_id)
         if status[0]["status"] != "open":
             raise PeriodAlreadyClosed(f"{store_code} {month_label(month)} is closed already")
         now = utc_now()
@@ -1266,7 +1262,7 @@ async def close_period(actor: Actor, store_code: str, month: dt.date) -> dict[st
         ).where((CommissionPoolShare.store == store["id"]) & (CommissionPoolShare.weight > 0))
         recipients = sorted((row["staff"], row["weight"]) for row in weights)
         if not recipients:
-            sellers = await _raw(
+            sellers = await fetch(
                 "SELECT DISTINCT staff FROM commission_entry WHERE period = {} "
                 "AND kind = 'sale' AND staff IS NOT NULL",
                 period_id,
