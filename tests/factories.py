@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from stores import catalog, chain, staff, terminals
@@ -80,3 +81,12 @@ async def sign_in(client: Any, employee_no: str, password: str = PASSWORD) -> di
     )
     assert response.status_code == 200, response.text
     return {"Authorization": f"Bearer {response.json()['token']}"}
+
+
+def shows(secret: str, text: str) -> bool:
+    """Whether a numeric secret (PIN, code) appears in text as a number of its own.
+
+    A plain substring test is flaky: a four-digit PIN turns up inside timestamps'
+    microseconds or card numbers now and then.
+    """
+    return re.search(rf"(?<!\d){re.escape(secret)}(?!\d)", text) is not None
