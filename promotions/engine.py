@@ -43,9 +43,12 @@ Business rules, in the order a sale meets them:
 * **Money.** Integers of minor units only. Per-unit percentages round half-up per unit (so the
   result does not depend on how units are split over lines). Every amount given to a set of
   lines is spread over them in proportion to their running net amounts by largest remainder, so
-  the parts sum exactly to it and a refund of one line returns exactly that line's share. No
-  discount takes a line below zero: amounts larger than what is left are cut down, and each cut
-  is recorded in :attr:`PricedBasket.clamps`.
+  the parts sum exactly to it and a refund of one line returns exactly that line's share. The
+  split is made per kind of item (lines that differ only in line id and quantity are pooled,
+  then their part is spread over the pool's units), so ringing 2 units up as two lines of 1
+  cannot move a rounded fen from one item to another and change what a later coupon or
+  threshold sees. No discount takes a line below zero: amounts larger than what is left are cut
+  down, and each cut is recorded in :attr:`PricedBasket.clamps`.
 * **Determinism.** Everything is keyed by line id and promotion id, so shuffling the lines or
   the promotions gives the same priced basket; output lines are sorted by ``line_id``.
 * **Speed.** A chain runs thousands of promotions, a basket meets a few dozen. Passed as an
@@ -765,6 +768,20 @@ def _times(count: int) -> str:
 # --------------------------------------------------------------------------------------------
 
 
+def _line_kind(line: BasketLine) -> tuple[object, ...]:
+    """Everything of a line a rule can read except its id and quantity: lines of one kind are
+    the same item at the same prices, interchangeable units rung up on different lines."""
+    return (
+        line.sku,
+        line.unit_price_minor,
+        line.category_path,
+        line.brand,
+        line.tags,
+        line.member_price_minor,
+        tuple(sorted(line.tier_prices.items())),
+    )
+
+
 class _Working:
     """The running prices of one evaluation.
 
@@ -835,30 +852,55 @@ class _Working:
 
     def discount_lines(self, promotion_id: str, amount_minor: int, line_ids: Iterable[str]) -> int:
         """Spread ``amount_minor`` over the lines by their running net amounts (largest
-        remainder), and inside each line over its units the same way."""
-        ordered = sorted(line_ids)
-        nets = [self.net(line_id) for line_id in ordered]
+        remainder), and inside each line over its units the same way.
+
+        The split is made over kinds of lines (:func:`_line_kind`), not over lines: lines no
+        rule can tell apart are pooled, their share is spread over the pool's units by price,
+        and each line gets its units' part. So how a quantity is rung up (one line of 2, or
+        two lines of 1) never changes what any kind of item costs after the discount, and no
+        later rule (a brand coupon, a category spend-and-save, an Nth item) sees a different
+        basket. Kinds are taken in the order of their first line id, so when every line is
+        its own kind (the usual basket) this is exactly a split over lines.
+        """
         if amount_minor <= 0:
             return 0
+        lines = self.lines
+        pools: dict[tuple[object, ...], list[str]] = {}
+        for line_id in sorted(line_ids):
+            pools.setdefault(_line_kind(lines[line_id]), []).append(line_id)
+        members = list(pools.values())
+        nets = [self.subtotal(pool) for pool in members]
         if amount_minor > sum(nets):
             raise AssertionError("basket discount larger than the lines it covers")
         plan: list[tuple[str, int, int, int]] = []
-        for line_id, share in zip(ordered, allocate(amount_minor, nets), strict=True):
+        for pool, share in zip(members, allocate(amount_minor, nets), strict=True):
             if share == 0:
                 continue
-            units = self.units[line_id]
-            if len(units) == 1:  # most lines: all units at one price, nothing to split
-                ((price, count),) = units.items()
+            if len(pool) == 1 and len(self.units[pool[0]]) == 1:
+                # Most lines: one line of its kind, all units at one price, nothing to split.
+                line_id = pool[0]
+                ((price, count),) = self.units[line_id].items()
                 per_unit, extra_units = divmod(share, count)
                 plan.append((line_id, price, count - extra_units, per_unit))
                 plan.append((line_id, price, extra_units, per_unit + 1))
                 continue
-            groups = sorted(units.items(), reverse=True)
-            parts = allocate(share, [price * count for price, count in groups])
-            for (price, count), part in zip(groups, parts, strict=True):
-                per_unit, extra_units = divmod(part, count)
-                plan.append((line_id, price, count - extra_units, per_unit))
-                plan.append((line_id, price, extra_units, per_unit + 1))
+            # The pool's units by running price, each price with its lines in line-id order.
+            holders: dict[int, list[tuple[str, int]]] = {}
+            for line_id in pool:
+                for price, count in self.units[line_id].items():
+                    holders.setdefault(price, []).append((line_id, count))
+            groups = sorted(holders.items(), reverse=True)
+            totals = [sum(count for _, count in held) for _, held in groups]
+            weights = [price * total for (price, _), total in zip(groups, totals, strict=True)]
+            parts = allocate(share, weights)
+            for (price, held), total, part in zip(groups, totals, parts, strict=True):
+                per_unit, extra_units = divmod(part, total)
+                # The units taking one more minor unit go to the earliest lines of the kind.
+                for line_id, count in held:
+                    extra = min(extra_units, count)
+                    extra_units -= extra
+                    plan.append((line_id, price, count - extra, per_unit))
+                    plan.append((line_id, price, extra, per_unit + 1))
         return self.discount_units(promotion_id, plan)
 
     def clamp(self, promotion_id: str, line_id: str | None, requested: int, applied: int) -> None:

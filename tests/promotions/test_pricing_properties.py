@@ -4,11 +4,22 @@ changes a priced basket (only drops the promotions no line can match from ``reje
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from memberpos.money import allocate
-from promotions.engine import Basket, BasketLine, IndexedPromotions, price_basket
+from promotions.engine import (
+    Basket,
+    BasketLine,
+    BirthdayOffer,
+    Coupon,
+    IndexedPromotions,
+    SaleContext,
+    Targeting,
+    price_basket,
+)
 from tests.promotions.test_engine_properties import (
     PROPERTY_SETTINGS as ENGINE_SETTINGS,
 )
@@ -55,6 +66,60 @@ def test_splitting_a_line_into_two_lines_of_the_same_sku_never_lowers_the_price(
 
     assert_reconciles(apart)
     assert apart.net_minor >= whole.net_minor
+
+
+def test_a_basket_wide_amount_is_spread_the_same_however_a_quantity_is_split_into_lines():
+    """The counterexample hypothesis found. A birthday ¥0.10 off over a line of 1 × ¥0.01
+    (ACME) and 2 × ¥0.08 (BOLT), then a ¥0.01 coupon on ACME. Spread over the lines by largest
+    remainder, the ACME fen took the birthday's odd fen (0.59 of a fen beats BOLT's 0.41) and
+    the coupon found nothing left; with the BOLT units on two lines (0.71 of a fen each) the
+    odd fens went to BOLT, ACME kept its fen and the coupon took it: the split basket was
+    cheaper. Amounts are now spread over kinds of item, not lines, so both baskets price the
+    same, down to each line."""
+    acme = BasketLine(
+        line_id="L00",
+        sku="A",
+        quantity=1,
+        unit_price_minor=1,
+        category_path=("FOOD",),
+        brand="ACME",
+    )
+    bolt = BasketLine(
+        line_id="L01",
+        sku="A",
+        quantity=2,
+        unit_price_minor=8,
+        category_path=("FOOD",),
+        brand="BOLT",
+    )
+    halves = (
+        BasketLine(**{**_fields(bolt), "line_id": "L01a", "quantity": 1}),
+        BasketLine(**{**_fields(bolt), "line_id": "L01b", "quantity": 1}),
+    )
+    birthday = BirthdayOffer(id="P0", name="Birthday", group="g1", amount_off_minor=10)
+    coupon = Coupon(
+        code="C0",
+        kind="amount_off",
+        amount_off_minor=1,
+        targeting=Targeting(brands=frozenset({"ACME"})),
+        group="g1",
+    )
+    context = SaleContext(
+        local_datetime=datetime(2024, 10, 8, 15, 0),
+        store_code="S1",
+        is_member=True,
+        birthday_month=10,
+    )
+
+    whole = price_basket(Basket(lines=(acme, bolt)), context, [birthday], [coupon])
+    apart = price_basket(Basket(lines=(acme, *halves)), context, [birthday], [coupon])
+
+    assert_reconciles(whole)
+    assert_reconciles(apart)
+    assert apart.net_minor == whole.net_minor == 7
+    assert [line.net_minor for line in whole.lines] == [0, 7]
+    assert [line.net_minor for line in apart.lines] == [0, 3, 4]
+    assert [a.promotion_id for a in apart.applied] == [a.promotion_id for a in whole.applied]
 
 
 def _fields(line: BasketLine) -> dict[str, object]:
