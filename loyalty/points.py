@@ -35,7 +35,7 @@ from loyalty.accounts import (
 from loyalty.errors import InsufficientPoints, InvalidAmount
 from loyalty.tables import PointsAccount, PointsEntry, PointsLot, PointsLotUse
 from memberpos.clock import business_date, utc_now
-from memberpos.db import fetch, fetchrow, insert, json_text, transaction
+from memberpos.db import defer_write, fetch, fetchrow, insert, json_text, transaction
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ class Source:
 
 @dataclass(frozen=True)
 class PointsPosting:
-    entry_id: int
+    entry_id: int | None  # None: written with the transaction's commit (memberpos.db)
     delta: int
     balance_after: int
     replayed: bool = False
@@ -56,12 +56,19 @@ class PointsPosting:
     # passes it to points_summary instead of reading the account again
     account_id: int | None = None
     debt_after: int | None = None
+    # spendable and pending after an earn, at its time by the chain's business date (what
+    # points_summary(member, at) says), read with the account's update (no read of the lots)
+    spendable_after: int | None = None
+    pending_after: int | None = None
 
     @property
     def account_after(self) -> dict[str, int] | None:
         if self.replayed or self.account_id is None or self.debt_after is None:
             return None
-        return {"id": self.account_id, "balance": self.balance_after, "debt": self.debt_after}
+        account = {"id": self.account_id, "balance": self.balance_after, "debt": self.debt_after}
+        if self.spendable_after is not None and self.pending_after is not None:
+            account["spendable"], account["pending"] = self.spendable_after, self.pending_after
+        return account
 
 
 # The entry of (account, source kind, source id, kind): at most one (a unique index).
@@ -100,6 +107,7 @@ async def _write_entry(
     entry_id = await _insert_entry(
         account_id, delta, kind, source, balance_after, at, detail, reverses
     )
+    assert entry_id is not None  # not deferred: its id is returned
     await _set_account(account_id, balance_after, debt_after, at)
     return entry_id
 
@@ -113,13 +121,29 @@ async def _post_once(
     debt_after: int,
     at: dt.datetime,
     detail: dict[str, Any] | None = None,
-) -> int | None:
-    """:func:`_write_entry` unless the source is posted on the account already (``None``,
-    nothing written): the account's update carries that check (it runs under the account's
-    lock, so it sees every posting before it), a first posting reads no entry."""
-    if not await _set_account(account_id, balance_after, debt_after, at, unless=(source, kind)):
+    *,
+    lots_today: dt.date | None = None,
+) -> Any:
+    """:func:`_write_entry` unless the source is posted on the account already (None,
+    nothing written), else the account's updated row: the update carries that check (it runs
+    under the account's lock, so it sees every posting before it), a first posting reads no
+    entry. The entry goes out with the transaction's commit (``deferred``); rows that point
+    at it find it by its source key (:func:`_entry_ref`). ``lots_today``: the row also holds
+    the lots' ``spendable`` and ``pending`` at ``at`` (expiry by that business date), as
+    they stood before this posting."""
+    row = await _set_account(
+        account_id, balance_after, debt_after, at, unless=(source, kind), lots_today=lots_today
+    )
+    if row is None:
         return None
-    return await _insert_entry(account_id, delta, kind, source, balance_after, at, detail)
+    await _insert_entry(account_id, delta, kind, source, balance_after, at, detail, deferred=True)
+    return row
+
+
+def _entry_ref(account_id: int, source: Source, kind: str) -> tuple[str, tuple[Any, ...]]:
+    """The id of the entry of (account, source, kind) as a sub-select and its values, for a
+    row written in the same transaction as a deferred entry."""
+    return "(SELECT id" + _POSTED + ")", (account_id, source.kind, source.id, kind)
 
 
 async def _insert_entry(
@@ -131,7 +155,10 @@ async def _insert_entry(
     at: dt.datetime,
     detail: dict[str, Any] | None = None,
     reverses: Source | None = None,
-) -> int:
+    *,
+    deferred: bool = False,
+) -> int | None:
+    """The entry's id, or None when ``deferred`` (sent with the commit)."""
     rows = await insert(
         "points_entry",
         [
@@ -149,9 +176,10 @@ async def _insert_entry(
                 "created_at": at,
             }
         ],
-        returning="id",
+        returning=None if deferred else "id",
+        deferred=deferred,
     )
-    return rows[0]["id"]
+    return rows[0]["id"] if rows else None
 
 
 async def _set_account(
@@ -161,24 +189,37 @@ async def _set_account(
     at: dt.datetime,
     *,
     unless: tuple[Source, str] | None = None,
-) -> bool:
+    lots_today: dt.date | None = None,
+) -> Any:
     """The account's balance and debt; with ``unless`` (source, kind), only if that posting
-    is not on the account yet (False: it is, nothing written)."""
+    is not on the account yet, and then the updated row (None: it is, nothing written;
+    ``lots_today``: see :func:`_post_once`)."""
     sql = "UPDATE points_account SET balance = {}, debt = {}, updated_at = {} WHERE id = {}"
     args: list[Any] = [balance, debt, at, account_id]
     if unless is None:
         await fetch(sql, *args)
-        return True
+        return None
     source, kind = unless
-    rows = await fetch(
-        sql + " AND NOT EXISTS (SELECT 1" + _POSTED + ") RETURNING id",
+    returning, lot_args = " RETURNING id", []
+    if lots_today is not None:
+        live = (
+            " FROM points_lot WHERE account = {} AND remaining > 0"
+            " AND (expires_on IS NULL OR expires_on >= {}) AND available_from "
+        )
+        returning += (
+            ", (SELECT CAST(COALESCE(SUM(remaining), 0) AS BIGINT)" + live + "<= {}) AS spendable"
+            ", (SELECT CAST(COALESCE(SUM(remaining), 0) AS BIGINT)" + live + "> {}) AS pending"
+        )
+        lot_args = [account_id, lots_today, at] * 2
+    return await fetchrow(
+        sql + " AND NOT EXISTS (SELECT 1" + _POSTED + ")" + returning,
         *args,
         account_id,
         source.kind,
         source.id,
         kind,
+        *lot_args,
     )
-    return bool(rows)
 
 
 async def spendable_points(
@@ -236,7 +277,8 @@ async def _credit(
         account_id = account["id"]
         repaid = min(points, account["debt"])
         balance_after = account["balance"] + points
-        entry_id = await _post_once(
+        today = business_date(at, zone_or_chain(None))
+        posted = await _post_once(
             account_id,
             points,
             kind,
@@ -245,26 +287,40 @@ async def _credit(
             account["debt"] - repaid,
             at,
             {**(detail or {}), "debt_repaid": repaid},
+            lots_today=today,
         )
-        if entry_id is None:
+        if posted is None:
             return await _replayed(account_id, source, kind)
-        await insert(
-            "points_lot",
-            [
-                {
-                    "account": account_id,
-                    "entry": entry_id,
-                    "points": points,
-                    "remaining": points - repaid,
-                    "available_from": available_from,
-                    "expires_on": expires_on,
-                    "store": source.store_id,
-                    "created_at": at,
-                }
-            ],
+        entry_sql, entry_args = _entry_ref(account_id, source, kind)
+        await defer_write(
+            "INSERT INTO points_lot (account, entry, points, remaining, available_from,"
+            " expires_on, store, created_at) VALUES ({}, "
+            + entry_sql
+            + ", {}, {}, {}, {}, {}, {})",
+            account_id,
+            *entry_args,
+            points,
+            points - repaid,
+            available_from,
+            expires_on,
+            source.store_id,
+            at,
         )
+    # the lots after this posting: as the update read them, with the new lot
+    spendable, pending = posted["spendable"], posted["pending"]
+    if expires_on is None or expires_on >= today:
+        if available_from <= at:
+            spendable += points - repaid
+        else:
+            pending += points - repaid
     return PointsPosting(
-        entry_id, points, balance_after, account_id=account_id, debt_after=account["debt"] - repaid
+        None,
+        points,
+        balance_after,
+        account_id=account_id,
+        debt_after=account["debt"] - repaid,
+        spendable_after=0 if account["debt"] - repaid else spendable,
+        pending_after=pending,
     )
 
 
@@ -318,10 +374,16 @@ def _soonest_first(lots: list[dict]) -> list[dict]:
     )
 
 
-async def _take_from_lots(account_id: int, points: int, entry_id: int, lots: list[dict]) -> int:
+async def _take_from_lots(
+    account_id: int,
+    points: int,
+    entry: int | tuple[str, tuple[Any, ...]],
+    lots: list[dict],
+) -> int:
     """Takes up to ``points`` from ``lots`` in the given order; returns what it took. One
     update of the lots (each only if it still holds what is taken) and one insert of the
-    uses, in that order."""
+    uses (sent with the commit), in that order. ``entry``: the taking entry's id, or its
+    :func:`_entry_ref` when it is deferred too."""
     takes: list[tuple[int, int]] = []
     taken = 0
     for lot in lots:
@@ -345,9 +407,11 @@ async def _take_from_lots(account_id: int, points: int, entry_id: int, lots: lis
     )
     if len(updated) != len(takes):  # pragma: no cover - the account lock makes this unreachable
         raise InsufficientPoints()
-    await insert(
-        "points_lot_use",
-        [{"lot": lot_id, "entry": entry_id, "points": -take} for lot_id, take in takes],
+    entry_sql, entry_args = ("{}", (entry,)) if isinstance(entry, int) else entry
+    await defer_write(
+        "INSERT INTO points_lot_use (lot, entry, points) VALUES "
+        + ", ".join(["({}, " + entry_sql + ", {})"] * len(takes)),
+        *[value for lot_id, take in takes for value in (lot_id, *entry_args, -take)],
     )
     return taken
 
@@ -381,14 +445,14 @@ async def spend(member_id: int, points: int, source: Source, *, at: dt.datetime)
                 f"{available} points spendable, {points} asked", field="points", spendable=available
             )
         balance_after = account["balance"] - points
-        entry_id = await _post_once(
+        posted = await _post_once(
             account_id, -points, "spend", source, balance_after, account["debt"], at
         )
-        if entry_id is None:
+        if posted is None:
             return await _replayed(account_id, source, "spend")
-        await _take_from_lots(account_id, points, entry_id, lots)
+        await _take_from_lots(account_id, points, _entry_ref(account_id, source, "spend"), lots)
     return PointsPosting(
-        entry_id, -points, balance_after, account_id=account_id, debt_after=account["debt"]
+        None, -points, balance_after, account_id=account_id, debt_after=account["debt"]
     )
 
 
@@ -595,8 +659,17 @@ async def points_summary(
     """Balance, spendable, pending and debt at ``at`` (expiry by the store's business date,
     or the chain's when no store is given). ``account``: the member's account (id, balance,
     debt) as a posting of the caller's transaction just left it (``PointsPosting.
-    account_after``), not read again."""
+    account_after``), not read again; after an earn it holds spendable and pending at the
+    earn's time as well, and ``at`` is that time."""
     at = at or utc_now()
+    if account is not None and "spendable" in account and store_id is None:
+        # an earn of the caller's transaction read them at ``at`` (PointsPosting)
+        return {
+            "balance": account["balance"],
+            "spendable": account["spendable"],
+            "pending": account["pending"],
+            "debt": account["debt"],
+        }
     # One statement: the account (unless given) with its lots and the store's zone.
     if account is None:
         rows = await fetch(

@@ -35,7 +35,7 @@ from memberpos.money import allocate
 
 @dataclass(frozen=True)
 class StoredValuePosting:
-    entry_id: int
+    entry_id: int | None  # None: written with the transaction's commit (memberpos.db)
     principal_delta: int
     bonus_delta: int
     principal_after: int
@@ -130,7 +130,8 @@ async def _try_post(
     if updated is None:
         return None
     principal_after, bonus_after = updated["principal"], updated["bonus"]
-    inserted = await insert(
+    # the entry beside its update, sent with the commit (memberpos.db.defer_write)
+    await insert(
         "stored_value_entry",
         [
             {
@@ -149,11 +150,9 @@ async def _try_post(
                 "created_at": at,
             }
         ],
-        returning="id",
+        deferred=True,
     )
-    return StoredValuePosting(
-        inserted[0]["id"], principal_delta, bonus_delta, principal_after, bonus_after
-    )
+    return StoredValuePosting(None, principal_delta, bonus_delta, principal_after, bonus_after)
 
 
 async def bonus_for(amount_minor: int, at: dt.datetime) -> tuple[int, str | None]:

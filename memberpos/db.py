@@ -8,15 +8,20 @@ write lock at BEGIN (IMMEDIATE), so two writers queue instead of failing with
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
+import hashlib
+import re
 import string
+import weakref
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import msgspec
 from piccolo.engine.base import Engine
-from piccolo.engine.postgres import PostgresEngine
+from piccolo.engine.postgres import PostgresEngine, PostgresTransaction, Savepoint
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 from piccolo.querystring import QueryString
 
@@ -31,7 +36,190 @@ def build_engine(settings: Settings | None = None) -> Engine:
         # A writer waits up to 30 s for the lock rather than failing at once.
         return SQLiteEngine(path=str(path), timeout=30)
     dsn = settings.database_url.replace("postgresql://", "postgres://", 1)
-    return PostgresEngine(config={"dsn": dsn}, log_queries=False)
+    return _PostgresEngine(config={"dsn": dsn}, log_queries=False)
+
+
+# ------------------------------------------------------------------ PostgreSQL transactions
+#
+# A write whose result nothing in its transaction needs (a ledger entry, the sale's lines,
+# the outbox row, the stored answer) need not cost a round trip of its own: ``defer_write``
+# keeps it, and the transaction sends all it kept with its COMMIT as one simple-query
+# message. Each kept write goes as ``EXECUTE`` of a statement prepared once per connection
+# (the PREPARE rides in the first message that needs it), its values as literals: the
+# server reuses the statement's plan instead of parsing and planning literal SQL each time.
+# A later statement of the same transaction that names a table with writes pending (a
+# Piccolo query: any pending write) sends them first, so every statement still sees every
+# earlier write. An error in a kept write fails the commit and rolls the whole transaction
+# back, as it would have failed the statement.
+
+
+class _Prepared:
+    """The statements prepared on one connection (by :meth:`_Transaction.send`). A failed
+    message may or may not have prepared its new ones, so after a failure the connection
+    starts over with new names (``round``); the old ones die with the session."""
+
+    __slots__ = ("names", "round")
+
+    def __init__(self) -> None:
+        self.names: set[str] = set()
+        self.round = 0
+
+
+_prepared: weakref.WeakKeyDictionary[Any, _Prepared] = weakref.WeakKeyDictionary()
+
+
+@functools.lru_cache(maxsize=1024)
+def _statement_key(sql: str) -> tuple[str, str]:
+    """(digest, numbered text) of a ``{}`` template, for PREPARE."""
+    numbered = _numbered(sql)
+    return hashlib.sha1(numbered.encode()).hexdigest()[:20], numbered
+
+
+class _Transaction(PostgresTransaction):
+    """Piccolo's PostgreSQL transaction, with deferred writes; BEGIN/COMMIT/ROLLBACK are sent
+    as plain statements (asyncpg's own transaction object is not used, so a COMMIT that
+    carries the deferred writes leaves nothing behind in it). ``lazy`` (``transaction(
+    lazy=True)``): BEGIN is not sent on entry but with the first statement, in the same
+    message when that statement is a :func:`write_count`."""
+
+    __slots__ = ("begun", "lazy", "pending", "pending_tables")
+
+    def __init__(
+        self, engine: PostgresEngine, allow_nested: bool = True, *, lazy: bool = False
+    ) -> None:
+        super().__init__(engine, allow_nested=allow_nested)
+        self.lazy = lazy and self._parent is None
+        self.begun = False
+        self.pending: list[tuple[str, str] | str] = []
+        self.pending_tables: set[str] = set()
+
+    async def begin(self) -> None:
+        if not self.lazy:
+            await self.connection.execute("BEGIN")
+            self.begun = True
+
+    def defer(self, sql: str, args: Sequence[Any], tables: frozenset[str]) -> None:
+        # the values written as literals now: one with no literal is refused here
+        self.pending.append((sql, _literals(args)))
+        self.pending_tables |= tables
+
+    async def send(self, *statements: tuple[str, str] | str) -> str:
+        """``statements`` (a ``{}`` template with its values as literals, or plain SQL)
+        after BEGIN (if not sent yet) and the pending writes, as one simple-query message;
+        the last statement's status (``INSERT 0 1`` …)."""
+        items = [*([] if self.begun else ["BEGIN"]), *self.pending, *statements]
+        self.pending, self.pending_tables = [], set()
+        self.begun = True  # from here on, a failure leaves a transaction to roll back
+        if not items:
+            return ""
+        raw = getattr(self.connection, "_con", None) or self.connection
+        prepared = _prepared.get(raw)
+        if prepared is None:
+            prepared = _prepared[raw] = _Prepared()
+        script: list[str] = []
+        new: set[str] = set()
+        for item in items:
+            if isinstance(item, str):
+                script.append(item)
+                continue
+            sql, values = item
+            digest, numbered = _statement_key(sql)
+            name = f"memberpos_{prepared.round}_{digest}"
+            if name not in prepared.names and name not in new:
+                script.append(f"PREPARE {name} AS {numbered}")
+                new.add(name)
+            script.append(f"EXECUTE {name}({values})" if values else f"EXECUTE {name}")
+        try:
+            status = await self.connection.execute(";\n".join(script))
+        except BaseException:
+            if new:
+                prepared.round += 1
+                prepared.names.clear()
+            raise
+        prepared.names |= new
+        return status
+
+    async def flush(self) -> None:
+        """Send the deferred writes now (before a statement that may read them)."""
+        if self.pending or not self.begun:
+            await self.send()
+
+    async def before(self, sql: str) -> None:
+        """Ready the connection for ``sql``: BEGIN sent, and the pending writes when ``sql``
+        names one of their tables."""
+        if not self.begun or (
+            self.pending_tables and not self.pending_tables.isdisjoint(_names_in(sql))
+        ):
+            await self.send()
+
+    async def commit(self) -> None:
+        if self.begun or self.pending:
+            await self.send("COMMIT")
+        self._committed = True
+
+    async def rollback(self) -> None:
+        self.pending, self.pending_tables = [], set()
+        if self.begun:
+            await self.connection.execute("ROLLBACK")
+        self._rolled_back = True
+
+    async def savepoint(self, name: str | None = None) -> Savepoint:
+        await self.flush()  # what a rollback to it undoes is then only what is still pending
+        savepoint = await super().savepoint(name)
+        return _Savepoint(name=savepoint.name, transaction=self)
+
+    async def __aexit__(self, exception_type: Any, exception: Any, traceback: Any) -> bool:
+        if self._parent:
+            return exception is None
+        try:
+            if exception is not None:
+                if not self._rolled_back:
+                    await self.rollback()
+            elif not self._committed and not self._rolled_back:
+                try:
+                    await self.commit()
+                except BaseException:
+                    # a deferred write failed (or the commit did): the transaction is void
+                    if not self.connection.is_closed():
+                        await self.rollback()
+                    raise
+        finally:
+            try:
+                if self.engine.pool:
+                    await self.engine.pool.release(self.connection)
+                else:
+                    await self.connection.close()
+            finally:
+                self.engine.current_transaction.reset(self.context)
+        return exception is None
+
+
+class _Savepoint(Savepoint):
+    async def rollback_to(self) -> None:
+        transaction = self.transaction
+        assert isinstance(transaction, _Transaction)
+        transaction.pending, transaction.pending_tables = [], set()
+        await super().rollback_to()
+
+
+class _PostgresEngine(PostgresEngine):
+    """Piccolo's PostgreSQL engine whose transactions keep deferred writes (``_Transaction``);
+    a Piccolo query in such a transaction first sends what is pending."""
+
+    def transaction(self, allow_nested: bool = True, *, lazy: bool = False) -> PostgresTransaction:
+        return _Transaction(self, allow_nested=allow_nested, lazy=lazy)
+
+    async def run_querystring(self, querystring: QueryString, in_pool: bool = True) -> Any:
+        current = self.current_transaction.get()
+        if isinstance(current, _Transaction):
+            await current.flush()
+        return await super().run_querystring(querystring, in_pool)
+
+    async def run_ddl(self, ddl: str, in_pool: bool = True) -> Any:
+        current = self.current_transaction.get()
+        if isinstance(current, _Transaction):
+            await current.flush()
+        return await super().run_ddl(ddl, in_pool)
 
 
 _engine: Engine | None = None
@@ -54,15 +242,20 @@ def is_sqlite(engine: Engine | None = None) -> bool:
     return isinstance(engine or get_engine(), SQLiteEngine)
 
 
-def transaction() -> Any:
+def transaction(*, lazy: bool = False) -> Any:
     """``async with transaction():`` — a write transaction on either engine.
 
     Nested use joins the outer transaction (Piccolo's ``allow_nested``), so a domain
     function that opens one can be called from a larger unit of work, such as a sale.
+    ``lazy``: on PostgreSQL, BEGIN goes out with the first statement (one round trip less
+    when that is a :func:`write_count`); only for work that reaches the connection through
+    this module or Piccolo queries, never through the transaction's connection directly.
     """
     engine = get_engine()
     if isinstance(engine, SQLiteEngine):
         return engine.transaction(transaction_type=TransactionType.immediate)
+    if isinstance(engine, _PostgresEngine):
+        return engine.transaction(lazy=lazy)
     return engine.transaction()
 
 
@@ -72,10 +265,12 @@ async def start_pool(max_size: int = 20) -> bool:
     if isinstance(engine, PostgresEngine):
         if engine.pool is not None:
             return False
-        # reset: nothing of ours lives in a session (no advisory locks, LISTEN, SET or
-        # cursors), so a connection goes back to the pool without asyncpg's reset query
-        # (a round trip after every statement run outside a transaction). An open
-        # transaction is still rolled back by the pool itself.
+        # reset: nothing of ours that a reset must undo lives in a session (no advisory
+        # locks, LISTEN, SET or cursors), so a connection goes back to the pool without
+        # asyncpg's reset query (a round trip after every statement run outside a
+        # transaction). An open transaction is still rolled back by the pool itself. The
+        # deferred writes' prepared statements (_Prepared) are meant to outlive the
+        # transaction: a reset that ran DISCARD ALL or DEALLOCATE would have to forget them.
         await engine.start_connection_pool(min_size=2, max_size=max_size, reset=_keep_session)
         return True
     if isinstance(engine, SQLiteEngine):
@@ -145,6 +340,8 @@ async def fetch(sql: str, *args: Any) -> Sequence[Mapping[str, Any]]:
     if isinstance(engine, PostgresEngine) and engine.pool is not None:
         current = engine.current_transaction.get()
         if current is not None:
+            if isinstance(current, _Transaction):
+                await current.before(sql)
             return await current.connection.fetch(_numbered(sql), *args)
         async with engine.pool.acquire() as connection:
             return await connection.fetch(_numbered(sql), *args)
@@ -168,18 +365,127 @@ def json_text(value: Any) -> str:
     return msgspec.json.encode(value).decode()
 
 
+@dataclass(frozen=True)
+class Expr:
+    """A column's value in :func:`insert` written as SQL (``{}`` placeholders for ``args``),
+    say a sub-select of the id of a row written in the same transaction."""
+
+    sql: str
+    args: tuple[Any, ...] = ()
+
+
 async def insert(
-    table: str, rows: Sequence[Mapping[str, Any]], *, returning: str | None = None
+    table: str,
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    returning: str | None = None,
+    deferred: bool = False,
 ) -> Sequence[Mapping[str, Any]]:
     """One multi-row ``INSERT`` of ``rows`` (dicts with the same keys, in the same order);
-    JSON columns' values go through :func:`json_text` first. ``returning``: a column list."""
+    JSON columns' values go through :func:`json_text` first. ``returning``: a column list.
+    ``deferred``: sent with the transaction's commit (:func:`defer_write`); returns nothing."""
     if not rows:
         return []
     columns = list(rows[0])
-    row_marks = "(" + placeholders(len(columns)) + ")"
+    marks: list[str] = []
+    values: list[Any] = []
+    for row in rows:
+        for column in columns:
+            value = row[column]
+            if isinstance(value, Expr):
+                marks.append(value.sql)
+                values.extend(value.args)
+            else:
+                marks.append("{}")
+                values.append(value)
+    width = len(columns)
     sql = (
         f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
-        + ", ".join([row_marks] * len(rows))
+        + ", ".join(
+            "(" + ", ".join(marks[start : start + width]) + ")"
+            for start in range(0, len(marks), width)
+        )
         + (f" RETURNING {returning}" if returning else "")
     )
-    return await fetch(sql, *[row[column] for row in rows for column in columns])
+    if deferred:
+        if returning:
+            raise ValueError("a deferred insert returns nothing")
+        await defer_write(sql, *values)
+        return []
+    return await fetch(sql, *values)
+
+
+async def defer_write(sql: str, *args: Any) -> None:
+    """A write (``{}`` placeholders) whose result nothing needs: inside a PostgreSQL
+    transaction it is sent with the COMMIT, in the same round trip (a later statement that
+    names one of its tables sends it first); elsewhere it runs now. Its values become SQL
+    literals (:func:`sql_literal`), so only plain types: ``None``, ``bool``, ``int``,
+    ``str``, ``bytes``, ``date``, ``datetime``."""
+    engine = get_engine()
+    if isinstance(engine, PostgresEngine):
+        current = engine.current_transaction.get()
+        if isinstance(current, _Transaction):
+            current.defer(sql, args, _written_tables(sql))
+            return
+    await fetch(sql, *args)
+
+
+async def write_count(sql: str, *args: Any) -> int:
+    """A write (``{}`` placeholders, no RETURNING) whose only result is how many rows it
+    wrote. In a PostgreSQL transaction it travels in one message with what is pending
+    before it (BEGIN of a lazy transaction, deferred writes), its values as literals
+    (:func:`sql_literal`); elsewhere it runs at once."""
+    engine = get_engine()
+    if isinstance(engine, PostgresEngine):
+        current = engine.current_transaction.get()
+        if isinstance(current, _Transaction):
+            status = await current.send((sql, _literals(args)))
+            return int(status.rsplit(" ", 1)[-1])
+    return len(await fetch(sql + " RETURNING 1", *args))
+
+
+def _literals(args: Sequence[Any]) -> str:
+    """``args`` as a comma-separated list of SQL literals (an ``EXECUTE``'s parameters)."""
+    return ", ".join(sql_literal(value) for value in args)
+
+
+def sql_literal(value: Any) -> str:
+    """``value`` as a PostgreSQL literal. Strings are escape strings (``E'…'``), right
+    whatever ``standard_conforming_strings`` says; timestamps and dates carry their type."""
+    if value is None:
+        return "NULL"
+    if value is True:
+        return "TRUE"
+    if value is False:
+        return "FALSE"
+    if isinstance(value, int):
+        return str(int(value))
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError("PostgreSQL text cannot hold NUL")
+        return "E'" + value.replace("\\", "\\\\").replace("'", "''") + "'"
+    if isinstance(value, bytes | bytearray | memoryview):
+        return "decode('" + bytes(value).hex() + "', 'hex')"
+    if isinstance(value, dt.datetime):
+        kind = "timestamp" if value.tzinfo is None else "timestamptz"
+        return f"'{value.isoformat()}'::{kind}"
+    if isinstance(value, dt.date):
+        return f"'{value.isoformat()}'::date"
+    raise TypeError(f"no SQL literal for {type(value).__name__}")
+
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_WRITTEN = re.compile(r"\b(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+([A-Za-z_][A-Za-z0-9_]*)", re.I)
+
+
+@functools.lru_cache(maxsize=1024)
+def _names_in(sql: str) -> frozenset[str]:
+    return frozenset(name.lower() for name in _NAME.findall(sql))
+
+
+@functools.lru_cache(maxsize=1024)
+def _written_tables(sql: str) -> frozenset[str]:
+    tables = frozenset(name.lower() for name in _WRITTEN.findall(sql))
+    if not tables:
+        raise ValueError("a deferred write names the table it writes")
+    return tables

@@ -11,10 +11,12 @@ effect chain-wide at once because every use reads the card's status from the dat
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import secrets
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -120,13 +122,20 @@ class MemberRef:
     home_store_id: int
 
 
+# A card (c) and its member (m) as a till's lookup reads them: what the refusals and a
+# MemberRef need.
+_CARD_MEMBER_COLUMNS = (
+    "c.id, c.number, c.status, m.id AS member_id, m.status AS member_status,"
+    " m.phone AS member_phone, m.name AS member_name, m.tier AS member_tier,"
+    " m.home_store AS member_home_store"
+)
+
+
 async def _card_row(number: str) -> dict[str, Any]:
     # On every swipe at a till: one hand-written statement (memberpos.db.fetchrow).
     row = await fetchrow(
-        "SELECT c.id, c.number, c.status, m.id AS member_id, m.status AS member_status,"
-        " m.phone AS member_phone, m.name AS member_name, m.tier AS member_tier,"
-        " m.home_store AS member_home_store"
-        " FROM card c JOIN member m ON m.id = c.member WHERE c.number = {}",
+        f"SELECT {_CARD_MEMBER_COLUMNS} FROM card c JOIN member m ON m.id = c.member"
+        " WHERE c.number = {}",
         number,
     )
     if row is None:
@@ -134,7 +143,7 @@ async def _card_row(number: str) -> dict[str, Any]:
     return dict(row)
 
 
-def _refuse_unusable(card: dict[str, Any]) -> None:
+def _refuse_unusable(card: Mapping[str, Any]) -> None:
     if card["member_status"] != "active":
         raise MembershipCancelled()
     error = CARD_STATUS_ERRORS.get(card["status"])
@@ -206,15 +215,7 @@ async def find_member(
         number = check_card_number(card_number)
         card = await _card_row(number)
         _refuse_unusable(card)  # the member is active: the card row carries the rest
-        return MemberRef(
-            member_id=card["member_id"],
-            card_id=card["id"],
-            card_number=number,
-            masked_phone=mask(card["member_phone"]),
-            name=card["member_name"],
-            tier_id=card["member_tier"],
-            home_store_id=card["member_home_store"],
-        )
+        return _ref_of(card, number)
     if phone:
         normalised = normalise_phone(phone)
         member = await member_by_phone(normalised)
@@ -224,6 +225,77 @@ async def find_member(
         return await _member_ref(
             member["id"], card["id"] if card else None, card["number"] if card else None
         )
+    raise UnknownMember("Give a card number, a member code or a phone number", field="card_number")
+
+
+def _ref_of(row: Mapping[str, Any], number: str | None) -> MemberRef:
+    """The MemberRef of a row of ``_CARD_MEMBER_COLUMNS`` (an active member)."""
+    return MemberRef(
+        member_id=row["member_id"],
+        card_id=row["id"],
+        card_number=number,
+        masked_phone=mask(row["member_phone"]),
+        name=row["member_name"],
+        tier_id=row["member_tier"],
+        home_store_id=row["member_home_store"],
+    )
+
+
+@functools.lru_cache(maxsize=32)
+def _with_statements(columns: str, joins: str) -> tuple[str, str, str]:
+    """find_member_with's statements (by card number, by phone, by member id) for the
+    caller's columns and joins, written once per pair."""
+    by_card = (
+        f"SELECT {_CARD_MEMBER_COLUMNS}, {columns}"
+        f" FROM card c JOIN member m ON m.id = c.member {joins} WHERE c.number = {{}}"
+    )
+    # A phone finds the member and their newest usable card (none: the card columns are NULL).
+    by_phone = (
+        f"SELECT {_CARD_MEMBER_COLUMNS}, m.merged_into AS member_merged_into, {columns}"
+        " FROM member m LEFT JOIN card c ON c.id = (SELECT x.id FROM card x"
+        "  WHERE x.member = m.id AND x.status = 'active' ORDER BY x.id DESC LIMIT 1)"
+        f" {joins} WHERE m.phone = {{}}"
+    )
+    by_member = f"SELECT {columns} FROM member m {joins} WHERE m.id = {{}}"
+    return by_card, by_phone, by_member
+
+
+async def find_member_with(
+    columns: str,
+    joins: str = "",
+    *,
+    card_number: str | None = None,
+    qr_token: str | None = None,
+    phone: str | None = None,
+) -> tuple[MemberRef, Mapping[str, Any]]:
+    """:func:`find_member`, and in the same statement the caller's ``columns`` of the member
+    ``m`` (and of the tables ``joins`` joins to it): a sale at the till reads the member's
+    context with the card swiped, in one round trip. Same refusals, in the same order, as
+    :func:`find_member`. ``columns`` must not reuse the names of ``_CARD_MEMBER_COLUMNS``."""
+    by_card, by_phone, by_member = _with_statements(columns, joins)
+    if qr_token:
+        card_number = card_number_from_qr(qr_token)
+    if card_number:
+        number = check_card_number(card_number)
+        row = await fetchrow(by_card, number)
+        if row is None:
+            raise UnknownCard(f"No card {number}", field="card_number")
+        _refuse_unusable(row)
+        return _ref_of(row, number), row
+    if phone:
+        row = await fetchrow(by_phone, normalise_phone(phone))
+        if row is None:
+            raise UnknownMember(field="phone")
+        if row["member_status"] == "merged" and row["member_merged_into"] is not None:
+            # Rare: the phone of a member merged into another; find_member follows the chain.
+            ref = await find_member(phone=phone)
+            merged = await fetchrow(by_member, ref.member_id)
+            if merged is None:
+                raise UnknownMember()
+            return ref, merged
+        if row["member_status"] != "active":
+            raise MembershipCancelled()
+        return _ref_of(row, row["number"]), row
     raise UnknownMember("Give a card number, a member code or a phone number", field="card_number")
 
 

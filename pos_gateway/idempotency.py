@@ -20,7 +20,7 @@ import msgspec
 
 from memberpos.cache import get_redis
 from memberpos.clock import utc_now
-from memberpos.db import fetch, fetchrow, fetchval, transaction
+from memberpos.db import defer_write, fetchrow, transaction, write_count
 from memberpos.errors import DomainError
 from pos_gateway.errors import IdempotencyConflict, RequestInProgress
 
@@ -124,23 +124,23 @@ async def stored_answer(terminal_id: int, client_txn_id: str, digest: str) -> An
     return Answer(row["status_code"], bytes(row["response"]), True, row["reference"])
 
 
-async def _claim(terminal_id: int, client_txn_id: str, operation: str, digest: str) -> int:
-    """The key, taken in the operation's transaction; a racing twin's insert waits for this
-    transaction and then finds the key taken (``_Taken``)."""
-    record_id = await fetchval(
+async def _claim(terminal_id: int, client_txn_id: str, operation: str, digest: str) -> None:
+    """The key, taken in the operation's transaction (on PostgreSQL in one message with its
+    BEGIN); a racing twin's insert waits for this transaction and then finds the key taken
+    (``_Taken``)."""
+    claimed = await write_count(
         "INSERT INTO idempotency_record"
         " (terminal, client_txn_id, operation, request_hash, status_code, reference, created_at)"
         " VALUES ({}, {}, {}, {}, 0, '', {})"
-        " ON CONFLICT (terminal, client_txn_id) DO NOTHING RETURNING id",
+        " ON CONFLICT (terminal, client_txn_id) DO NOTHING",
         terminal_id,
         client_txn_id,
         operation,
         digest,
         utc_now(),
     )
-    if record_id is None:
+    if not claimed:
         raise _Taken()
-    return record_id
 
 
 async def run_once(
@@ -171,17 +171,18 @@ async def run_once(
             return done
         raise
     try:
-        async with transaction():
-            record_id = await _claim(terminal_id, client_txn_id, operation, digest)
+        async with transaction(lazy=True):
+            await _claim(terminal_id, client_txn_id, operation, digest)
             outcome = await apply(prepared)
             body = msgspec.json.encode(outcome.answer)
-            await fetch(
+            await defer_write(  # sent with the commit
                 "UPDATE idempotency_record SET status_code = {}, response = {}, reference = {}"
-                " WHERE id = {}",
+                " WHERE terminal = {} AND client_txn_id = {}",
                 outcome.status_code,
                 body,
                 outcome.reference,
-                record_id,
+                terminal_id,
+                client_txn_id,
             )
     except _Taken:
         if (done := await stored_answer(terminal_id, client_txn_id, digest)) is not None:

@@ -7,6 +7,7 @@ books exactly what its quote showed for the same basket at the same time.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -15,11 +16,11 @@ from loyalty import earning
 from loyalty.points import points_summary
 from loyalty.program import Program, load_program
 from loyalty.stored_value import stored_value_summary
-from memberpos.db import fetch, fetchrow, placeholders
+from memberpos.db import fetch, placeholders
 from memberpos.money import allocate
 from memberpos.settings import get_settings
 from members import family, tiers
-from members.cards import MemberRef, find_member
+from members.cards import MemberRef, find_member, find_member_with
 from pos_gateway import schemas
 from pos_gateway.errors import (
     ManagerNotAuthorised,
@@ -33,7 +34,6 @@ from promotions import engine, service
 from stores.access import Role
 from stores.errors import ProductNotFound
 from stores.staff import verify_pin
-from stores.tables import Staff
 from stores.terminals import TerminalIdentity
 
 BASIS = 10_000
@@ -120,27 +120,33 @@ def sale_times(local_time: dt.datetime | None, time_zone: str) -> tuple[dt.datet
     return local.replace(tzinfo=None), aware.astimezone(dt.UTC)
 
 
-async def load_products(skus: list[str], store_id: int, on: dt.date) -> dict[str, ProductInfo]:
+async def load_products(
+    skus: list[str], store_id: int, on: dt.date
+) -> tuple[dict[str, ProductInfo], Mapping[str, Any]]:
     """The products of a basket and their prices in the store on the business date (the
-    latest store price in effect, else the catalog's): two queries whatever the basket."""
+    latest store price in effect, else the catalog's), in one statement whatever the basket;
+    and a row carrying the promotions' generation row, read in the same statement
+    (``promotions_and_policy(carrier=...)``: one round trip less per basket)."""
     wanted = sorted(set(skus))
     rows = await fetch(
         "SELECT p.id, p.sku, p.name, p.tags, p.retail_price_minor, p.member_price_minor,"
         " c.path AS category_path, b.code AS brand_code,"
         " sp.id AS override, sp.retail_price_minor AS store_retail_price_minor,"
-        " sp.member_price_minor AS store_member_price_minor"
-        " FROM product p"
+        " sp.member_price_minor AS store_member_price_minor, "
+        + service.SETTINGS_COLUMNS
+        + " FROM (SELECT 1 AS one) one"  # one row even when no product matches
+        + service.SETTINGS_JOIN
+        + f" LEFT JOIN product p ON p.sku IN ({placeholders(len(wanted))})"
         " LEFT JOIN category c ON c.id = p.category"
         " LEFT JOIN brand b ON b.id = p.brand"
         " LEFT JOIN store_price sp ON sp.id = ("
         "   SELECT x.id FROM store_price x WHERE x.product = p.id AND x.store = {}"
-        "   AND x.effective_from <= {} ORDER BY x.effective_from DESC, x.id DESC LIMIT 1)"
-        f" WHERE p.sku IN ({placeholders(len(wanted))})",
+        "   AND x.effective_from <= {} ORDER BY x.effective_from DESC, x.id DESC LIMIT 1)",
+        *wanted,
         store_id,
         on,
-        *wanted,
     )
-    found = {row["sku"]: row for row in rows}
+    found = {row["sku"]: row for row in rows if row["id"] is not None}
     for position, sku in enumerate(skus):
         if sku not in found:
             raise ProductNotFound(f"No product {sku}", field=f"lines[{position}].sku")
@@ -157,21 +163,22 @@ async def load_products(skus: list[str], store_id: int, on: dt.date) -> dict[str
             retail_price_minor=row[f"{prefix}retail_price_minor"],
             member_price_minor=row[f"{prefix}member_price_minor"],
         )
-    return products
+    return products, rows[0]
 
 
 async def staff_ids(employee_nos: set[str]) -> dict[str, dict[str, Any]]:
+    """The active staff of these employee numbers, by number (id, employee_no, home_store,
+    roles, status, manual_discount_limit_bp); an unknown or inactive one is missing. On every
+    sale with a cashier or salespeople: one hand-written statement."""
     if not employee_nos:
         return {}
-    rows = await Staff.select(
-        Staff.id,
-        Staff.employee_no,
-        Staff.home_store,
-        Staff.roles,
-        Staff.status,
-        Staff.manual_discount_limit_bp,
-    ).where(Staff.employee_no.is_in(sorted(employee_nos)))
-    return {row["employee_no"]: row for row in rows if row["status"] == "active"}
+    wanted = sorted(employee_nos)
+    rows = await fetch(
+        "SELECT id, employee_no, home_store, roles, status, manual_discount_limit_bp"
+        f" FROM staff WHERE employee_no IN ({placeholders(len(wanted))}) AND status = 'active'",
+        *wanted,
+    )
+    return {row["employee_no"]: dict(row) for row in rows}
 
 
 def _salespeople(
@@ -207,10 +214,14 @@ def _salespeople(
     return result
 
 
-async def identify(identification: schemas.MemberIn) -> MemberRef:
-    """The member the cashier identified by card, QR code or phone."""
+def _require_identification(identification: schemas.MemberIn) -> None:
     if not (identification.card_number or identification.qr_token or identification.phone):
         raise MemberRequired("Give a card number, a QR code or a phone number", field="card_number")
+
+
+async def identify(identification: schemas.MemberIn) -> MemberRef:
+    """The member the cashier identified by card, QR code or phone."""
+    _require_identification(identification)
     return await find_member(
         card_number=identification.card_number,
         qr_token=identification.qr_token,
@@ -218,23 +229,33 @@ async def identify(identification: schemas.MemberIn) -> MemberRef:
     )
 
 
+# Read with the card (or phone) in the same statement (members.cards.find_member_with): the
+# member's row and tier, whose account it pays and earns with (a family parent's), and
+# whether it has bought before.
+_CONTEXT_COLUMNS = (
+    "m.birthday, m.phone, m.consent_sms_at, m.consent_email_at, m.consent_push_at,"
+    " t.code AS tier_code, t.name AS tier_name, t.points_multiplier_bp AS tier_multiplier,"
+    " t.discount_bp AS tier_discount,"
+    " (SELECT f.parent FROM family_link f WHERE f.child = m.id AND f.detached_at IS NULL"
+    "  LIMIT 1) AS parent,"
+    " (SELECT s.id FROM sale s WHERE s.member = m.id LIMIT 1) AS a_sale"
+)
+_CONTEXT_JOINS = "LEFT JOIN tier t ON t.id = m.tier"
+
+
 async def member_context(
     identification: schemas.MemberIn, at: dt.datetime, *, config_generation: int | None = None
 ) -> MemberContext:
-    ref = await identify(identification)
-    # One statement for the rest: the member's row and tier, whose account it pays and earns
-    # with (a family parent's), and whether it has bought before.
-    row = await fetchrow(
-        "SELECT m.birthday, m.phone, m.consent_sms_at, m.consent_email_at, m.consent_push_at,"
-        " t.code AS tier_code, t.name AS tier_name, t.points_multiplier_bp AS tier_multiplier,"
-        " t.discount_bp AS tier_discount,"
-        " (SELECT f.parent FROM family_link f WHERE f.child = m.id AND f.detached_at IS NULL"
-        "  LIMIT 1) AS parent,"
-        " (SELECT s.id FROM sale s WHERE s.member = m.id LIMIT 1) AS a_sale"
-        " FROM member m LEFT JOIN tier t ON t.id = m.tier WHERE m.id = {}",
-        ref.member_id,
+    """The identified member (refused as :func:`identify` refuses) and what pricing needs of
+    them: one statement for a card, a QR code or a phone."""
+    _require_identification(identification)
+    ref, row = await find_member_with(
+        _CONTEXT_COLUMNS,
+        _CONTEXT_JOINS,
+        card_number=identification.card_number,
+        qr_token=identification.qr_token,
+        phone=identification.phone,
     )
-    assert row is not None
     consents = frozenset(
         channel for channel in ("sms", "email", "push") if row[f"consent_{channel}_at"]
     )
@@ -300,12 +321,15 @@ async def price(
 ) -> PricedSale:
     local, occurred_at = sale_times(local_time, terminal.time_zone)
     business_date = local.date()
-    # First: the generation read with the promotions versions the program, the earning
-    # rules and the tiers read below (each then served from this process's copy).
-    promotions, policy, generation = await service.promotions_and_policy(
-        terminal.store_id, occurred_at
+    # First: the products, and in the same statement the generation that versions the
+    # promotions, the program, the earning rules and the tiers read below (each then served
+    # from this process's copy).
+    products, carrier = await load_products(
+        [line.sku for line in lines], terminal.store_id, business_date
     )
-    products = await load_products([line.sku for line in lines], terminal.store_id, business_date)
+    promotions, policy, generation = await service.promotions_and_policy(
+        terminal.store_id, occurred_at, carrier=carrier
+    )
     wanted_staff = {p.employee_no for line in lines for p in line.salespeople}
     if cashier_employee_no:
         wanted_staff.add(cashier_employee_no)

@@ -40,7 +40,6 @@ from pos_gateway.errors import (
 from pos_gateway.idempotency import Answer, Outcome, run_once
 from pos_gateway.numbers import next_number
 from pos_gateway.pricing import authorise_manager, balances, sale_times, staff_ids
-from pos_gateway.sales import lock_members
 from pos_gateway.tables import Refund, RefundLine, Sale, SaleLine, SalePayment
 from promotions import service as promotions
 from stores import commission
@@ -196,8 +195,9 @@ async def apply_refund(prepared: PreparedRefund) -> Outcome:
     terminal, sale, request = prepared.terminal, prepared.sale, prepared.request
     at = prepared.occurred_at
     business_date = prepared.local.date()
-    await lock_members(sale["member"], sale["account_member"])
-    refund_no = await next_number(terminal.terminal_id, business_date)
+    refund_no = await next_number(
+        terminal.terminal_id, business_date, lock_members=(sale["member"], sale["account_member"])
+    )
     source = Source("refund", refund_no, terminal.store_id, prepared.cashier_id)
     original = Source("sale", sale["sale_no"], sale["store"])
 

@@ -18,7 +18,7 @@ from loyalty import stored_value
 from loyalty.earning import check_redemption, expiry_date
 from loyalty.points import Source, points_summary
 from memberpos.clock import utc_now
-from memberpos.db import fetch, insert, json_text, lock_clause, placeholders
+from memberpos.db import Expr, insert, json_text
 from memberpos.money import allocate
 from members import family, tiers
 from members.registration import verify_payment_pin
@@ -159,9 +159,11 @@ async def apply_sale(prepared: PreparedSale) -> Outcome:
     member = priced.member
     now = utc_now()
     at = priced.occurred_at
-    if member is not None:
-        await lock_members(member.ref.member_id, member.account_member_id)
-    sale_no = await next_number(terminal.terminal_id, priced.business_date)
+    sale_no = await next_number(
+        terminal.terminal_id,
+        priced.business_date,
+        lock_members=(member.ref.member_id, member.account_member_id) if member else (),
+    )
     source = Source("sale", sale_no, terminal.store_id, priced.cashier_id)
 
     engine_lines = priced.engine_lines
@@ -263,8 +265,10 @@ async def apply_sale(prepared: PreparedSale) -> Outcome:
         ],
     )
 
-    # The sale's own rows: three hand-written inserts (memberpos.db.insert).
-    sale_rows = await insert(
+    # The sale's own rows: three hand-written inserts sent with the commit (nothing in the
+    # transaction reads them; memberpos.db.insert(deferred=True)), the lines and payments
+    # pointing at the sale by its number.
+    await insert(
         "sale",
         [
             {
@@ -309,17 +313,15 @@ async def apply_sale(prepared: PreparedSale) -> Outcome:
                             {"id": r.promotion_id, "code": r.code, "reason_en": r.reason_en}
                             for r in priced.priced.rejected
                         ],
-                        "gifts": [
-                            [g.promotion_id, g.sku, g.quantity] for g in priced.priced.gifts
-                        ],
+                        "gifts": [[g.promotion_id, g.sku, g.quantity] for g in priced.priced.gifts],
                     }
                 ),
                 "earning": json_text({lp.line_id: list(lp.rules) for lp in priced.earn.lines}),
             }
         ],
-        returning="id",
+        deferred=True,
     )
-    sale_id = sale_rows[0]["id"]
+    sale_id = Expr("(SELECT id FROM sale WHERE sale_no = {})", (sale_no,))
     await insert(
         "sale_line",
         [
@@ -348,6 +350,7 @@ async def apply_sale(prepared: PreparedSale) -> Outcome:
             }
             for n in range(1, len(priced.lines) + 1)
         ],
+        deferred=True,
     )
     await insert(
         "sale_payment",
@@ -361,6 +364,7 @@ async def apply_sale(prepared: PreparedSale) -> Outcome:
             }
             for p in request.payments
         ],
+        deferred=True,
     )
 
     view = None
@@ -445,6 +449,7 @@ async def _tell_member(
                 "attempts": 0,
             }
         ],
+        deferred=True,
     )
 
 
@@ -508,17 +513,3 @@ async def post_sale(
         prepare=prepare,
         apply=apply_sale,
     )
-
-
-async def lock_members(*member_ids: int | None) -> None:
-    """Lock the members a posting touches, lowest id first, before any of their accounts:
-    every sale and refund then takes a member's rows in one order (member, points, stored
-    value, tier), so two tills serving one family never deadlock. SQLite's single writer
-    needs no row locks."""
-    wanted = sorted({member_id for member_id in member_ids if member_id})
-    if wanted:
-        await fetch(
-            f"SELECT id FROM member WHERE id IN ({placeholders(len(wanted))}) ORDER BY id"
-            + lock_clause(),
-            *wanted,
-        )

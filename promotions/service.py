@@ -20,7 +20,7 @@ the chain queue on that row lock); their uses are the ``promotion_use`` rows.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -124,13 +124,28 @@ def invalidate_cache() -> None:
     _stores.clear()
 
 
-async def _settings() -> dict[str, Any]:
-    # Read before every priced basket: one hand-written statement.
-    found = await fetchrow(
-        "SELECT generation, changed_at, exclusive_groups, max_combinations"
-        " FROM promotion_settings WHERE id = 1"
-    )
-    row = dict(found) if found is not None else None
+# The generation row as columns of another statement, so a caller's read before pricing can
+# carry it (a till's basket: the products read; see promotions_and_policy(carrier=...)).
+SETTINGS_JOIN = " LEFT JOIN promotion_settings ps ON ps.id = 1"
+SETTINGS_COLUMNS = (
+    "ps.generation AS settings_generation, ps.changed_at AS settings_changed_at,"
+    " ps.exclusive_groups AS settings_exclusive_groups,"
+    " ps.max_combinations AS settings_max_combinations"
+)
+
+
+async def _settings(carrier: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    # Read before every priced basket: one hand-written statement, unless a row of the
+    # caller's own read carries it (``carrier``, read with SETTINGS_COLUMNS).
+    if carrier is None:
+        carrier = await fetchrow(
+            f"SELECT {SETTINGS_COLUMNS} FROM (SELECT 1 AS one) one{SETTINGS_JOIN}"
+        )
+    assert carrier is not None  # one row, whether the settings row exists or not
+    row: dict[str, Any] | None = None
+    if carrier["settings_generation"] is not None:
+        names = ("generation", "changed_at", "exclusive_groups", "max_combinations")
+        row = {name: carrier[f"settings_{name}"] for name in names}
     if row is None:
         return {
             "generation": 0,
@@ -156,9 +171,10 @@ def _sold_out(row: dict[str, Any]) -> bool:
     )
 
 
-async def _current_snapshot() -> _Snapshot:
+async def _current_snapshot(carrier: Mapping[str, Any] | None = None) -> _Snapshot:
+    """The promotions of the generation read now (or carried by ``carrier``: _settings)."""
     global _snapshot
-    settings = await _settings()
+    settings = await _settings(carrier)
     if _snapshot is not None and _snapshot.generation == settings["generation"]:
         return _snapshot
     rows = (
@@ -261,14 +277,15 @@ async def active_promotions(store_id: int, at: datetime) -> list[engine.Promotio
 
 
 async def promotions_and_policy(
-    store_id: int, at: datetime
+    store_id: int, at: datetime, *, carrier: Mapping[str, Any] | None = None
 ) -> tuple[list[engine.Promotion], engine.StackingPolicy, int]:
     """:func:`active_promotions` and :func:`stacking_policy` from one snapshot (one read of
     the generation row instead of two), and the generation read. The generation also
     versions the per-process copies of the loyalty program, the earning rules and the tiers
     (every change of those bumps it in its own transaction): a caller passes it on to read
-    them from those copies."""
-    snapshot = await _current_snapshot()
+    them from those copies. ``carrier``: a row of the caller's own statement that read the
+    generation row with it (:data:`SETTINGS_JOIN`, :data:`SETTINGS_COLUMNS`), not read again."""
+    snapshot = await _current_snapshot(carrier)
     return await _active_in(snapshot, store_id, at), snapshot.policy, snapshot.generation
 
 
@@ -425,7 +442,6 @@ def _units_of(priced: engine.PricedBasket, promotion_id: str) -> int:
     )
     units += sum(gift.quantity for gift in priced.gifts if gift.promotion_id == promotion_id)
     return max(units, 1)
-
 
 
 async def _consume_member_limit(

@@ -24,11 +24,12 @@ exactly the refunded share of what each entry of the sale paid (cumulatively, so
 partial refund takes the remainder). A sale's or refund's entries land in their own period,
 or, when that one is closed, in the first open period after it, marked as an adjustment.
 
-Round trips per sale on PostgreSQL: two, or three when a rule of the sale pays by levels. The
-idempotency claim together with one read (the store's region, the rules' version token, the
-products, the period's status under a key-share lock that a period close waits for); one
-upsert of every salesperson's tally and one insert of every entry, in one statement unless a
-line's levels need the tallies before the sale (then the upsert goes first and answers them).
+Round trips per sale on PostgreSQL: one. A single statement claims the sale (idempotency),
+reads what it needs (the store's region, the rules' version token, the products, the period's
+status under a key-share lock that a period close waits for) and adds every salesperson's sales
+to their tally, answering the tallies before the sale; the entries are computed from that and
+their insert is sent with the transaction's COMMIT (``memberpos.db.defer_write``). The first
+sale of a month, or one whose month is closed, adds to the tallies once its period is known.
 The rules are cached per process and reloaded when the version token changes.
 """
 
@@ -47,7 +48,7 @@ from typing import Any
 
 from memberpos.clock import business_date as date_in_zone
 from memberpos.clock import utc_now
-from memberpos.db import fetch, is_sqlite, placeholders, transaction
+from memberpos.db import defer_write, fetch, is_sqlite, placeholders, transaction
 from memberpos.errors import Forbidden, InvalidInput, OutOfScope
 from memberpos.money import allocate, divide_half_up, percent_of
 from stores import audit
@@ -258,10 +259,6 @@ async def bump_rules_version() -> None:
 # ------------------------------------------------------------------------------ raw SQL
 
 
-
-_placeholders = placeholders
-
-
 def month_start(on: dt.date) -> dt.date:
     return on.replace(day=1)
 
@@ -305,20 +302,13 @@ async def landing_period(
     return period_id, adjustment
 
 
-def _tally_statement(period_id: int, deltas: dict[int, int]) -> tuple[str, list[Any]]:
-    """The upsert adding each person's sales to their period tally (rows in key order, so
-    two sales never lock the same two rows crosswise), and its arguments."""
-    keys = sorted(deltas)
-    values = ", ".join(["({}, {}, {})"] * len(keys))
-    args: list[Any] = []
-    for key in keys:
-        args.extend((period_id, key, deltas[key]))
-    sql = (
-        f"INSERT INTO commission_tally (period, staff_key, sales_minor) VALUES {values} "
-        "ON CONFLICT (period, staff_key) DO UPDATE SET "
-        "sales_minor = commission_tally.sales_minor + excluded.sales_minor"
-    )
-    return sql, args
+# Adds each person's sales to their period tally, rows in key order (so two sales never lock
+# the same two rows crosswise); answers the tallies after it.
+_TALLY_UPSERT = (
+    "ON CONFLICT (period, staff_key) DO UPDATE SET "
+    "sales_minor = commission_tally.sales_minor + excluded.sales_minor "
+    "RETURNING staff_key, sales_minor"
+)
 
 
 async def _add_to_tallies(period_id: int, deltas: dict[int, int]) -> dict[int, int]:
@@ -326,8 +316,14 @@ async def _add_to_tallies(period_id: int, deltas: dict[int, int]) -> dict[int, i
     *before* it."""
     if not deltas:
         return {}
-    sql, args = _tally_statement(period_id, deltas)
-    rows = await fetch(sql + " RETURNING staff_key, sales_minor", *args)
+    keys = sorted(deltas)
+    rows = await fetch(
+        "INSERT INTO commission_tally (period, staff_key, sales_minor) VALUES "
+        + ", ".join(["({}, {}, {})"] * len(keys))
+        + " "
+        + _TALLY_UPSERT,
+        *[value for key in keys for value in (period_id, key, deltas[key])],
+    )
     return {row["staff_key"]: row["sales_minor"] - deltas[row["staff_key"]] for row in rows}
 
 
@@ -388,25 +384,16 @@ _ENTRY_INSERT = f"INSERT INTO commission_entry ({', '.join(ENTRY_COLUMNS)}) VALU
 _ENTRY_ROW = "(" + placeholders(len(ENTRY_COLUMNS)) + ")"
 
 
-async def insert_entries(
-    entries: Sequence[dict[str, Any]], *, before: tuple[str, list[Any]] | None = None
-) -> None:
-    """Every entry of one posting in one statement (chunked for very large ones).
-    ``before``: a statement and its arguments (PostgreSQL only) run as part of the first
-    chunk's, in a ``WITH`` ahead of it: one round trip for both."""
-    if before is not None and not entries:
-        await fetch(before[0], *before[1])
-        return
+async def insert_entries(entries: Sequence[dict[str, Any]]) -> None:
+    """Every entry of one posting in one statement (chunked for very large ones), sent with
+    the transaction's commit (``defer_write``: nothing reads them before a later statement
+    naming ``commission_entry`` sends them)."""
     for start in range(0, len(entries), 400):
         chunk = entries[start : start + 400]
         args: list[Any] = []
         for entry in chunk:
             args.extend([entry[column] for column in ENTRY_COLUMNS])
-        sql = _ENTRY_INSERT + ", ".join([_ENTRY_ROW] * len(chunk))
-        if before is not None and start == 0:
-            sql = f"WITH earlier AS ({before[0]}) " + sql
-            args = [*before[1], *args]
-        await fetch(sql, *args)
+        await defer_write(_ENTRY_INSERT + ", ".join([_ENTRY_ROW] * len(chunk)), *args)
 
 
 # ------------------------------------------------------------------------------- a sale
@@ -464,55 +451,81 @@ SALE_CLAIM = (
 )
 
 
+@dataclass(frozen=True)
+class _SaleReads:
+    """What a sale reads with its claim."""
+
+    region_id: int | None
+    token: str | None
+    products: dict[str, ProductInfo]
+    period: tuple[int, str] | None  # (id, status) of the month's period, when there is one
+    tallies_before: dict[int, int] | None  # None: not added to yet (SQLite, no open period)
+
+
 async def _claim_sale_and_read(
-    claim: Sequence[Any], store_id: int, business_date: dt.date, skus: Sequence[str]
-) -> tuple[bool, int | None, str | None, dict[str, ProductInfo], tuple[int, str] | None]:
-    """Claim ``sale_ref`` (False: recorded before) and, in the same round trip on PostgreSQL,
-    read what the sale needs: the store's region, the rules' version token, the products and
-    the period's status, under a key-share lock that a close of the period waits for."""
-    if is_sqlite():
-        claimed = bool(await fetch(SALE_CLAIM, *claim))
-        if not claimed:
-            return False, None, None, {}, None
-        prefix, claimed_column, lock = "", "", ""
-        prefix_args: Sequence[Any] = ()
-    else:
-        prefix = f"WITH claim AS ({SALE_CLAIM}) "
-        claimed_column, lock, prefix_args = (
-            "(SELECT id FROM claim) AS claimed, ",
-            " FOR KEY SHARE",
-            claim,
-        )
-    unique_skus = sorted(set(skus)) or [""]
+    claim: Sequence[Any],
+    store_id: int,
+    business_date: dt.date,
+    skus: Sequence[str],
+    deltas: dict[int, int],
+) -> _SaleReads | None:
+    """Claim ``sale_ref`` (None: recorded before) and read what the sale needs: the store's
+    region, the rules' version token, the products and the period's status, under a key-share
+    lock that a close of the period waits for. On PostgreSQL all in one statement, which also
+    adds ``deltas`` to the tallies when that period is open (the claim and the lock first)."""
     start = month_start(business_date)
+    period = "SELECT id, status FROM commission_period WHERE store = {} AND month_start = {}"
+    sqlite = is_sqlite()
+    if sqlite:
+        if not await fetch(SALE_CLAIM, *claim):
+            return None
+        head, head_args = f"WITH this_period AS ({period}) SELECT ", [store_id, start]
+    else:
+        keys = sorted(deltas)
+        head = (
+            f"WITH claim AS ({SALE_CLAIM}), this_period AS ({period} FOR KEY SHARE), "
+            "tally AS (INSERT INTO commission_tally (period, staff_key, sales_minor) "
+            "SELECT this_period.id, d.staff_key, d.sales_minor FROM this_period, "
+            "unnest({}::int[], {}::bigint[]) AS d(staff_key, sales_minor) "
+            "WHERE this_period.status = 'open' AND EXISTS (SELECT FROM claim) "
+            f"ORDER BY d.staff_key {_TALLY_UPSERT}) "
+            "SELECT (SELECT id FROM claim) AS claimed, "
+            "(SELECT array_agg(ARRAY[staff_key, sales_minor]) FROM tally) AS tallies, "
+        )
+        head_args = [*claim, store_id, start, keys, [deltas[key] for key in keys]]
+    unique_skus = sorted(set(skus)) or [""]
     rows = await fetch(
-        prefix + "SELECT " + claimed_column + "s.region AS region_id, "
+        head + "s.region AS region_id, "
         "(SELECT token FROM commission_rules_version ORDER BY id LIMIT 1) AS token, "
-        "(SELECT id FROM commission_period WHERE store = s.id AND month_start = {}) "
-        "AS period_id, "
-        "(SELECT status FROM commission_period WHERE store = s.id AND month_start = {}"
-        f"{lock}) AS period_status, "
+        "(SELECT id FROM this_period) AS period_id, "
+        "(SELECT status FROM this_period) AS period_status, "
         "p.sku AS sku, p.id AS product_id, p.brand AS brand_id, c.path AS category_path "
-        f"FROM store s LEFT JOIN product p ON p.sku IN ({_placeholders(len(unique_skus))}) "
+        f"FROM store s LEFT JOIN product p ON p.sku IN ({placeholders(len(unique_skus))}) "
         "LEFT JOIN category c ON c.id = p.category WHERE s.id = {}",
-        *prefix_args,
-        start,
-        start,
+        *head_args,
         *unique_skus,
         store_id,
     )
     if not rows:
         raise InvalidCommissionSale(f"No store {store_id}", field="store_id")
     first = rows[0]
-    if claimed_column and first["claimed"] is None:
-        return False, None, None, {}, None
-    products = {
-        row["sku"]: ProductInfo(row["product_id"], row["brand_id"], row["category_path"])
-        for row in rows
-        if row["sku"] is not None
-    }
+    if not sqlite and first["claimed"] is None:
+        return None
     known = (first["period_id"], first["period_status"]) if first["period_id"] is not None else None
-    return True, first["region_id"], first["token"], products, known
+    tallies_before = None
+    if not sqlite and known is not None and known[1] == "open":
+        tallies_before = {key: after - deltas[key] for key, after in first["tallies"] or ()}
+    return _SaleReads(
+        region_id=first["region_id"],
+        token=first["token"],
+        products={
+            row["sku"]: ProductInfo(row["product_id"], row["brand_id"], row["category_path"])
+            for row in rows
+            if row["sku"] is not None
+        },
+        period=known,
+        tallies_before=tallies_before,
+    )
 
 
 async def _recorded_total(kind: str, source_ref: str) -> int:
@@ -539,6 +552,12 @@ async def record_sale(
         raise InvalidCommissionSale("sale_ref must be 1 to 64 characters", field="sale_ref")
     _validate_lines(lines)
     now = utc_now()
+    split = [_line_sales(line) for line in lines]
+    deltas: dict[int, int] = defaultdict(int)
+    for parts in split:
+        for key, _, sales in parts:
+            if key != NOBODY:
+                deltas[key] += sales
     async with transaction():
         claim = (
             sale_ref,
@@ -549,32 +568,30 @@ async def record_sale(
             len(lines),
             now,
         )
-        claimed, region_id, token, products, known = await _claim_sale_and_read(
-            claim, store_id, business_date, [line.sku for line in lines]
+        reads = await _claim_sale_and_read(
+            claim, store_id, business_date, [line.sku for line in lines], deltas
         )
-        if not claimed:
+        if reads is None:
             return await _recorded_total("sale", sale_ref)
         if not lines:
             return 0
-        rules = await rules_for_token(token)
-        period_id, adjustment = await landing_period(store_id, business_date, known)
+        rules = await rules_for_token(reads.token)
+        period_id, adjustment = await landing_period(store_id, business_date, reads.period)
+        before = reads.tallies_before
+        if before is None:  # SQLite, or the sale's own month had no open period
+            before = await _add_to_tallies(period_id, deltas)
+        running: defaultdict[int, int] = defaultdict(int, before)
 
-        split = [_line_sales(line) for line in lines]
-        deltas: dict[int, int] = defaultdict(int)
-        for parts in split:
-            for key, _, sales in parts:
-                if key != NOBODY:
-                    deltas[key] += sales
-        chosen: list[tuple[ActiveRule | None, Terms]] = []
-        levelled = False  # whether a line's commission depends on the tallies before it
-        for line in lines:
+        entries: list[dict[str, Any]] = []
+        total = 0
+        for line, parts in zip(lines, split, strict=True):
             pooled = not line.salespeople
             rule = choose_rule(
                 rules,
                 on=business_date,
                 store_id=store_id,
-                region_id=region_id,
-                product=products.get(line.sku),
+                region_id=reads.region_id,
+                product=reads.products.get(line.sku),
                 defaults_only=pooled,
             )
             terms = rule.terms if rule is not None else Terms()
@@ -582,21 +599,6 @@ async def record_sale(
                 # Nobody's sales reach a level: such a line is paid at the first one (and
                 # keeps no tally, which would be one hot row every sale of the store locks).
                 terms = replace(terms, level_mode=FLAT, rate_bp=terms.levels[0].rate_bp, levels=())
-            levelled = levelled or (
-                terms.basis != PER_UNIT and terms.level_mode != FLAT and bool(terms.levels)
-            )
-            chosen.append((rule, terms))
-        # The tallies before this sale matter only to levels: without any, the tallies' upsert
-        # rides with the entries' insert (PostgreSQL: one round trip for both).
-        tallies_later = bool(deltas) and not levelled and not is_sqlite()
-        running: defaultdict[int, int] = defaultdict(int)
-        if not tallies_later:
-            running.update(await _add_to_tallies(period_id, deltas))
-
-        entries: list[dict[str, Any]] = []
-        total = 0
-        for line, parts, (rule, terms) in zip(lines, split, chosen, strict=True):
-            pooled = not line.salespeople
             sellers = [Seller(key, share, running[key]) for key, share, _ in parts]
             results = line_commission(
                 terms,
@@ -639,9 +641,7 @@ async def record_sale(
                         recorded_at=now,
                     )
                 )
-        await insert_entries(
-            entries, before=_tally_statement(period_id, deltas) if tallies_later else None
-        )
+        await insert_entries(entries)
     return total
 
 

@@ -220,8 +220,7 @@ async def reset_database() -> None:
         statements += [f'DELETE FROM "{name}"' for name in names]
         statements.append("SET session_replication_role = DEFAULT")
         statements += [
-            f"SELECT setval(pg_get_serial_sequence('\"{name}\"', 'id'), 1, false)"
-            for name in names
+            f"SELECT setval(pg_get_serial_sequence('\"{name}\"', 'id'), 1, false)" for name in names
         ]
         async with engine.pool.acquire() as connection:  # type: ignore[attr-defined]
             await connection.execute("; ".join(statements))  # a script: several commands

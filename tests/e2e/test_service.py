@@ -4,6 +4,7 @@ over HTTP (the contract other tools rely on: /health, /schema/openapi.json, 401s
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -41,10 +42,11 @@ def server(migrated: None) -> Iterator[str]:
         env=os.environ.copy(),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
+        start_new_session=True,  # its workers in its group: stopped (and their pipe closed) with it
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
                 if httpx.get(f"{base}/health", timeout=1).status_code in (200, 503):
@@ -52,15 +54,17 @@ def server(migrated: None) -> Iterator[str]:
             except httpx.TransportError:
                 time.sleep(0.2)
         else:
-            process.kill()
-            pytest.fail(f"server did not start: {process.stdout.read().decode()[-2000:]}")
+            os.killpg(process.pid, signal.SIGKILL)
+            output = process.communicate(timeout=10)[0] or b""
+            pytest.fail(f"server did not start: {output.decode()[-2000:]}")
         yield base
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
 
 
 @pytest.mark.slow

@@ -9,6 +9,7 @@ import pytest
 from loyalty import points
 from loyalty.errors import InsufficientPoints
 from loyalty.points import Source
+from loyalty.tables import PointsEntry
 from loyalty.verify import check_points
 
 T0 = dt.datetime(2026, 3, 1, 4, 0, tzinfo=dt.UTC)
@@ -43,7 +44,10 @@ async def test_spending_takes_soonest_expiring_lots_first_and_pending_points_wai
 async def test_posting_the_same_source_twice_changes_nothing(member_id):
     first = await points.earn(member_id, 120, sale("S1"), at=T0, available_from=T0, expires_on=None)
     again = await points.earn(member_id, 120, sale("S1"), at=T0, available_from=T0, expires_on=None)
-    assert again.replayed and again.entry_id == first.entry_id
+    assert not first.replayed and again.replayed
+    entries = await PointsEntry.select(PointsEntry.id).where(PointsEntry.kind == "earn")
+    assert [row["id"] for row in entries] == [again.entry_id]
+    assert (again.delta, again.balance_after) == (first.delta, first.balance_after)
     assert (await points.points_summary(member_id, at=T0))["balance"] == 120
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from loyalty.points import points_summary
@@ -132,3 +133,50 @@ async def test_price_changed_since_the_quote_is_refused(shop: Shop) -> None:
     )
     assert response.status_code == 409 and response.json()["code"] == "price_changed"
     assert response.json()["total_minor"] == 3990
+
+
+async def test_answer_balances_are_the_ledgers_after_points_spent_and_earned(shop: Shop) -> None:
+    """The answer's spendable/pending come from the earn's own statement (no read of the lots
+    after it): they must be what the ledger says at the sale's time, with lots spendable,
+    pending and expired on the account and the new lot pending."""
+    from loyalty import points
+    from loyalty.program import save_program
+    from memberpos.clock import utc_now
+
+    await save_program({"pending_days": 7})
+    now = utc_now()
+    today = now.date()
+    for n, (amount, available, expires) in enumerate(
+        [
+            (500, now - dt.timedelta(days=30), None),  # spendable
+            (300, now + dt.timedelta(days=3), None),  # pending
+            (200, now - dt.timedelta(days=30), today - dt.timedelta(days=3)),  # expired
+        ]
+    ):
+        await points.earn(
+            shop.member_id,
+            amount,
+            points.Source("adjustment", f"grant-{n}"),
+            at=now - dt.timedelta(days=40),
+            available_from=available,
+            expires_on=expires,
+        )
+    response = await shop.sale(
+        [{"sku": "SNACK-1", "quantity": 1}],
+        [
+            {"method": "points", "amount_minor": 200, "points": 200},
+            {"method": "cash", "amount_minor": 12800 - 200},
+        ],
+        member=shop.member,
+    )
+    assert response.status_code == 201, response.text
+    sale = response.json()
+    earned = sale["points_earned"]
+    assert earned > 0 and sale["points_used"] == 200
+    at = dt.datetime.fromisoformat(sale["occurred_at"])
+    ledger = await points_summary(shop.member_id, at)
+    balances = sale["balances"]
+    assert balances["points_balance"] == ledger["balance"] == 1000 - 200 + earned
+    assert balances["points_spendable"] == ledger["spendable"] == 500 - 200
+    assert balances["points_pending"] == ledger["pending"] == 300 + earned
+    assert sale["member"]["points_spendable"] == 300
