@@ -506,8 +506,20 @@ async def member_packages(member_id: int, *, include_closed: bool = True) -> lis
     if not include_closed:
         query = query.where(ServicePackage.status == "active")
     rows = await query.order_by(ServicePackage.id)
+    # Value left = sum of each package's entries (as in _state), for all of them in one query.
+    values: dict[int, int] = {}
+    if rows:
+        values = {
+            row["package"]: int(row["value"] or 0)
+            for row in await ServicePackageEntry.select(
+                ServicePackageEntry.package,
+                Sum(ServicePackageEntry.amount_minor).as_alias("value"),
+            )
+            .where(ServicePackageEntry.package.is_in([row["id"] for row in rows]))
+            .group_by(ServicePackageEntry.package)
+        }
     for row in rows:
-        row["value_left_minor"] = (await _state(row["id"]))[1]
+        row["value_left_minor"] = values.get(row["id"], 0)
     return rows
 
 

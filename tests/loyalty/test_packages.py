@@ -69,6 +69,56 @@ async def test_package_life_cycle_uses_then_pro_rata_refund_to_the_cent(chain, m
     assert await check_packages() == []
 
 
+async def test_a_member_with_several_packages_sees_each_with_its_own_value_left(chain, member_id):
+    sh001 = chain["stores"]["SH001"]["id"]
+    await packages.define_product(
+        SystemActor(), code="WASH10", name="洗车", uses=3, price_minor=10_000, validity_days=90
+    )
+    await packages.define_product(
+        SystemActor(),
+        code="TEA",
+        name="茶饮",
+        uses=2,
+        price_minor=5_000,
+        validity_days=30,
+        store_code="SH001",
+    )
+    wash = await packages.sell_package(member_id, "WASH10", Source("sale", "S1", sh001), at=T0)
+    await packages.use_package(member_id, wash.package_id, Source("sale", "S2", sh001), at=T0)
+    tea = await packages.sell_package(
+        member_id, "TEA", Source("sale", "S3", sh001), at=T0, price_minor=1_235
+    )
+    await packages.use_package(member_id, tea.package_id, Source("sale", "S4", sh001), at=T0)
+    closed = await packages.sell_package(member_id, "WASH10", Source("sale", "S5", sh001), at=T0)
+    await packages.refund_package(member_id, closed.package_id, Source("refund", "R1"), at=T0)
+    other = await another_member(chain, "13812349999")
+    await packages.sell_package(other, "WASH10", Source("sale", "S6", sh001), at=T0)
+
+    held = await packages.member_packages(member_id)
+    assert [
+        (
+            p["id"],
+            p["product_code"],
+            p["store_code"],
+            p["uses_bought"],
+            p["uses_left"],
+            p["price_minor"],
+            p["value_left_minor"],
+            p["status"],
+        )
+        for p in held
+    ] == [
+        (wash.package_id, "WASH10", None, 3, 2, 10_000, 6_667, "active"),
+        (tea.package_id, "TEA", "SH001", 2, 1, 1_235, 617, "active"),  # 1,235 / 2 = 618 used
+        (closed.package_id, "WASH10", None, 3, 0, 10_000, 0, "refunded"),
+    ]
+    assert all(type(p["value_left_minor"]) is int for p in held)
+    active = await packages.member_packages(member_id, include_closed=False)
+    assert [p["id"] for p in active] == [wash.package_id, tea.package_id]
+    assert active == held[:2]
+    assert await packages.member_packages(await another_member(chain, "13812348888")) == []
+
+
 async def test_used_up_wrong_store_and_expired_packages_are_refused(chain, member_id):
     sh001, sh002 = chain["stores"]["SH001"]["id"], chain["stores"]["SH002"]["id"]
     await packages.define_product(
