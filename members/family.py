@@ -23,6 +23,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from piccolo.columns.combination import Combinable
 from piccolo.query.functions.aggregate import Sum
 
 from memberpos.clock import utc_now
@@ -278,15 +279,6 @@ def _as_int(value: Any) -> int:
     return int(value or 0)  # SUM of BIGINT is NUMERIC (Decimal) on PostgreSQL
 
 
-async def _spent(link_id: int, start: dt.date, end_exclusive: dt.date) -> int:
-    rows = await FamilySpend.select(Sum(FamilySpend.amount_minor).as_alias("total")).where(
-        (FamilySpend.link == link_id)
-        & (FamilySpend.business_date >= start)
-        & (FamilySpend.business_date < end_exclusive)
-    )
-    return _as_int(rows[0]["total"] if rows else 0)
-
-
 async def _existing(source_kind: str, source_id: str) -> dict[str, Any] | None:
     return await (
         FamilySpend.select()
@@ -474,34 +466,66 @@ async def refund_parent_charge(
 # ------------------------------------------------------------------------------ reading
 
 
-async def link_view(link_id: int, today: dt.date | None = None) -> FamilyLinkView:
+async def _link_views(where: Combinable, today: dt.date | None = None) -> list[FamilyLinkView]:
+    """The links ``where`` selects, by id, each with what it spent on ``today`` (the chain's
+    business date unless given) and in today's month: two queries however many links."""
     from members.tiers import chain_today
 
-    row = await (
+    rows = await (
         FamilyLink.select(
             FamilyLink.all_columns(),
             FamilyLink.child.name.as_alias("child_name"),
             FamilyLink.parent.name.as_alias("parent_name"),
         )
-        .where(FamilyLink.id == link_id)
-        .first()
+        .where(where)
+        .order_by(FamilyLink.id)
     )
-    if row is None:
-        raise FamilyLinkNotFound()
+    if not rows:
+        return []
     today = today or chain_today()
-    return FamilyLinkView(
-        link_id=row["id"],
-        parent_id=row["parent"],
-        child_id=row["child"],
-        child_name=row["child_name"],
-        parent_name=row["parent_name"],
-        daily_limit_minor=row["daily_limit_minor"],
-        monthly_limit_minor=row["monthly_limit_minor"],
-        spent_today_minor=await _spent(row["id"], today, today + dt.timedelta(days=1)),
-        spent_this_month_minor=await _spent(row["id"], _month_start(today), _next_month(today)),
-        attached_at=row["attached_at"],
-        detached_at=row["detached_at"],
-    )
+    spent_today: dict[int, int] = {}
+    spent_month: dict[int, int] = {}
+    # One sum per link and day of today's month; today's is one of them.
+    for spent in await (
+        FamilySpend.select(
+            FamilySpend.link,
+            FamilySpend.business_date,
+            Sum(FamilySpend.amount_minor).as_alias("total"),
+        )
+        .where(
+            FamilySpend.link.is_in([row["id"] for row in rows])
+            & (FamilySpend.business_date >= _month_start(today))
+            & (FamilySpend.business_date < _next_month(today))
+        )
+        .group_by(FamilySpend.link, FamilySpend.business_date)
+    ):
+        link_id, total = spent["link"], _as_int(spent["total"])
+        spent_month[link_id] = spent_month.get(link_id, 0) + total
+        if spent["business_date"] == today:
+            spent_today[link_id] = spent_today.get(link_id, 0) + total
+    return [
+        FamilyLinkView(
+            link_id=row["id"],
+            parent_id=row["parent"],
+            child_id=row["child"],
+            child_name=row["child_name"],
+            parent_name=row["parent_name"],
+            daily_limit_minor=row["daily_limit_minor"],
+            monthly_limit_minor=row["monthly_limit_minor"],
+            spent_today_minor=spent_today.get(row["id"], 0),
+            spent_this_month_minor=spent_month.get(row["id"], 0),
+            attached_at=row["attached_at"],
+            detached_at=row["detached_at"],
+        )
+        for row in rows
+    ]
+
+
+async def link_view(link_id: int, today: dt.date | None = None) -> FamilyLinkView:
+    views = await _link_views(FamilyLink.id == link_id, today)
+    if not views:
+        raise FamilyLinkNotFound()
+    return views[0]
 
 
 @dataclass(frozen=True)
@@ -512,17 +536,11 @@ class Family:
 
 async def family_of(member_id: int) -> Family:
     """The member's parent link (when they hold a child card) and their active children."""
-    as_child = await (
-        FamilyLink.select(FamilyLink.id)
-        .where((FamilyLink.child == member_id) & FamilyLink.detached_at.is_null())
-        .first()
-    )
-    children = await (
-        FamilyLink.select(FamilyLink.id)
-        .where((FamilyLink.parent == member_id) & FamilyLink.detached_at.is_null())
-        .order_by(FamilyLink.id)
+    links = await _link_views(
+        ((FamilyLink.child == member_id) | (FamilyLink.parent == member_id))
+        & FamilyLink.detached_at.is_null()
     )
     return Family(
-        parent=await link_view(as_child["id"]) if as_child else None,
-        children=[await link_view(c["id"]) for c in children],
+        parent=next((link for link in links if link.child_id == member_id), None),
+        children=[link for link in links if link.parent_id == member_id],
     )

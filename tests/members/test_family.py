@@ -137,6 +137,62 @@ async def test_limits_per_day_and_month_refunds_and_replays(chain, new_member):
     assert await FamilySpend.count() == before
 
 
+async def test_a_parent_sees_each_child_card_with_its_own_spending(chain, new_member, monkeypatch):
+    from members import tiers
+
+    monkeypatch.setattr(tiers, "chain_today", lambda: DAY)  # the views' "today"
+    parent = await new_member(name="家长")
+    first, second, third, gone = [await new_member(name=f"孩子{n}") for n in range(1, 5)]
+    for child in (first, second, third, gone):
+        await family.attach_child(
+            parent, child, daily_limit_minor=5_000, monthly_limit_minor=50_000, who=PARENT
+        )
+    await _charge(first, 1_000, "A1")  # today
+    await _charge(first, 200, "A2", DAY.replace(day=2))  # this month, not today
+    await _charge(first, 4_000, "A3", DAY.replace(day=1) - dt.timedelta(days=1))  # last month
+    await _charge(second, 300, "B1")
+    await _charge(second, 3_000, "B2", DAY + dt.timedelta(days=1))  # the 31st: this month
+    await family.refund_parent_charge(
+        second,
+        100,
+        source_kind="refund",
+        source_id="B1-R",
+        original_source_id="B1",
+        business_date=DAY + dt.timedelta(days=1),
+        at=AT,
+    )
+    await _charge(gone, 700, "G1")
+    await family.detach_child(parent, gone, who=PARENT)
+    outsider_parent, outsider = await new_member(), await new_member()
+    await family.attach_child(
+        outsider_parent, outsider, daily_limit_minor=900, monthly_limit_minor=900, who=PARENT
+    )
+    await _charge(outsider, 900, "O1")
+
+    seen = await family.family_of(parent)
+    assert seen.parent is None
+    assert [
+        (c.parent_id, c.child_id, c.spent_today_minor, c.spent_this_month_minor, c.detached_at)
+        for c in seen.children
+    ] == [
+        (parent, first, 1_000, 1_200, None),
+        (parent, second, 200, 3_200, None),
+        (parent, third, 0, 0, None),
+    ]
+    assert [(c.parent_name, c.child_name) for c in seen.children] == [
+        ("家长", "孩子1"),
+        ("家长", "孩子2"),
+        ("家长", "孩子3"),
+    ]
+    as_child = await family.family_of(second)
+    assert as_child.children == [] and as_child.parent == seen.children[1]
+    assert as_child.parent == await family.link_view(seen.children[1].link_id)
+    assert (await family.family_of(gone)) == family.Family(parent=None, children=[])
+    outside = await family.family_of(outsider)
+    assert outside.parent is not None and outside.parent.parent_id == outsider_parent
+    assert (outside.parent.spent_today_minor, outside.parent.spent_this_month_minor) == (900, 900)
+
+
 async def test_detaching_stops_points_and_spending(chain, new_member):
     parent, child, stranger = await new_member(), await new_member(), await new_member()
     with pytest.raises(NotAFamilyChild) as error:
