@@ -57,8 +57,12 @@ async def stored_value_account_id(member_id: int) -> int:
     return await _account_id("stored_value_account", member_id)
 
 
-_POINTS = "SELECT id, balance, debt FROM points_account WHERE "
-_STORED_VALUE = "SELECT id, principal, bonus FROM stored_value_account WHERE "
+# What a posting reads of its locked account (a caller that locked it another way, say with
+# its document number, reads these columns and hands the row over).
+POINTS_ACCOUNT_COLUMNS = ("id", "balance", "debt")
+STORED_VALUE_ACCOUNT_COLUMNS = ("id", "principal", "bonus")
+_POINTS = f"SELECT {', '.join(POINTS_ACCOUNT_COLUMNS)} FROM points_account WHERE "
+_STORED_VALUE = f"SELECT {', '.join(STORED_VALUE_ACCOUNT_COLUMNS)} FROM stored_value_account WHERE "
 
 
 async def _locked(select: str, key: int) -> dict | None:

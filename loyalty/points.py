@@ -250,8 +250,8 @@ async def earn(
     account: dict[str, int] | None = None,
 ) -> PointsPosting:
     """Credits ``points`` as a new lot; an outstanding debt is repaid from it first.
-    ``account``: the member's account (id, balance, debt) as a posting of the caller's
-    transaction just left it, locked (``PointsPosting.account_after`` of a spend of the same
+    ``account``: the member's account (id, balance, debt) as the caller's transaction locked
+    it or a posting of it just left it (``PointsPosting.account_after`` of a spend of the same
     sale), not locked and read again."""
     if points <= 0:
         raise InvalidAmount("Points earned must be positive", field="points")
@@ -429,12 +429,22 @@ async def _spendable_lots(account_id: int, at: dt.datetime, store_id: int | None
     return _unexpired(rows, at)
 
 
-async def spend(member_id: int, points: int, source: Source, *, at: dt.datetime) -> PointsPosting:
-    """Debits spendable points, soonest-expiring lots first; refuses if short."""
+async def spend(
+    member_id: int,
+    points: int,
+    source: Source,
+    *,
+    at: dt.datetime,
+    account: dict[str, int] | None = None,
+) -> PointsPosting:
+    """Debits spendable points, soonest-expiring lots first; refuses if short. ``account``:
+    the member's account (``POINTS_ACCOUNT_COLUMNS``) as the caller's transaction locked it,
+    not locked and read again."""
     if points <= 0:
         raise InvalidAmount("Points spent must be positive", field="points")
     async with transaction():
-        account = await lock_points_account_of(member_id)
+        if account is None:
+            account = await lock_points_account_of(member_id)
         account_id = account["id"]
         lots = _soonest_first(await _spendable_lots(account_id, at, source.store_id))
         available = sum(lot["remaining"] for lot in lots) if account["debt"] == 0 else 0

@@ -222,11 +222,17 @@ async def spend(
     business_date: dt.date,
     order: str = "principal_first",
     daily_limit_minor: int = 0,
+    account: dict[str, int] | None = None,
 ) -> StoredValuePosting:
+    """Debits ``amount_minor`` (principal and bonus split by ``order``); refuses beyond the
+    balance or the day's limit. ``account``: the member's account
+    (``STORED_VALUE_ACCOUNT_COLUMNS``) as the caller's transaction locked it, not locked and
+    read again."""
     if amount_minor <= 0:
         raise InvalidAmount(field="amount_minor")
     async with transaction():
-        account = await lock_stored_value_account_of(member_id)
+        if account is None:
+            account = await lock_stored_value_account_of(member_id)
         account_id = account["id"]
         balance = account["principal"] + account["bonus"]
         if balance >= amount_minor:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from loyalty import points as points_ledger
 from loyalty import stored_value
+from loyalty.accounts import POINTS_ACCOUNT_COLUMNS, STORED_VALUE_ACCOUNT_COLUMNS
 from loyalty.earning import check_redemption, expiry_date
 from loyalty.points import Source, points_summary
 from memberpos.clock import utc_now
@@ -33,7 +34,7 @@ from pos_gateway.errors import (
     PriceChanged,
 )
 from pos_gateway.idempotency import Answer, Outcome, run_once
-from pos_gateway.numbers import next_number
+from pos_gateway.numbers import RowLock, next_number_locking
 from pos_gateway.pricing import (
     MemberContext,
     PricedSale,
@@ -159,11 +160,24 @@ async def apply_sale(prepared: PreparedSale) -> Outcome:
     member = priced.member
     now = utc_now()
     at = priced.occurred_at
-    sale_no = await next_number(
+    # The sale's number, its members locked and the accounts it posts to locked and read, in
+    # one statement (on SQLite the postings read their accounts themselves).
+    wanted: list[RowLock] = []
+    if member is not None:
+        owner = member.account_member_id
+        if prepared.points_used or priced.earn.points > 0:
+            wanted.append(RowLock("points_account", POINTS_ACCOUNT_COLUMNS, "member", owner))
+        if prepared.stored_value_minor:
+            wanted.append(
+                RowLock("stored_value_account", STORED_VALUE_ACCOUNT_COLUMNS, "member", owner)
+            )
+    sale_no, locked = await next_number_locking(
         terminal.terminal_id,
         priced.business_date,
         lock_members=(member.ref.member_id, member.account_member_id) if member else (),
+        rows=wanted,
     )
+    accounts = {lock.table: row for lock, row in zip(wanted, locked, strict=True)}
     source = Source("sale", sale_no, terminal.store_id, priced.cashier_id)
 
     engine_lines = priced.engine_lines
@@ -188,7 +202,9 @@ async def apply_sale(prepared: PreparedSale) -> Outcome:
     if member is not None:
         owner = member.account_member_id
         if prepared.points_used:
-            posting = await points_ledger.spend(owner, prepared.points_used, source, at=at)
+            posting = await points_ledger.spend(
+                owner, prepared.points_used, source, at=at, account=accounts["points_account"]
+            )
             points_after = posting.account_after
         if prepared.stored_value_minor:
             if owner != member.ref.member_id:
@@ -208,6 +224,7 @@ async def apply_sale(prepared: PreparedSale) -> Outcome:
                 business_date=priced.business_date,
                 order=priced.program.stored_value_order,
                 daily_limit_minor=priced.program.daily_spend_limit_minor,
+                account=accounts["stored_value_account"],
             )
             if not spent.replayed:
                 stored_after = {
@@ -226,7 +243,8 @@ async def apply_sale(prepared: PreparedSale) -> Outcome:
                 available_from=available,
                 expires_on=expiry_date(priced.business_date, priced.program),
                 detail={"rules": {lp.line_id: list(lp.rules) for lp in priced.earn.lines}},
-                account=points_after,  # locked by this sale's spend, if it spent points
+                # as this sale's spend left it, or as its number's statement locked it
+                account=points_after if prepared.points_used else accounts["points_account"],
             )
             points_after = posting.account_after
         qualifying = priced.total_minor - prepared.points_value_minor
