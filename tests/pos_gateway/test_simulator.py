@@ -61,6 +61,41 @@ async def test_online_tills_book_what_they_counted(app: Any, db: None, tmp_path:
     assert "30 sales" not in stats.summary() and "sales 30" in stats.summary()
 
 
+async def test_tills_in_the_demos_bulk_load_book_what_they_counted(
+    app: Any, db: None, tmp_path: Path
+) -> None:
+    """``memberpos demo`` books its history inside ``demo_bulk_load`` (reused connections,
+    synchronous=NORMAL on SQLite): every sale, refund and top-up is booked, the books balance,
+    and what the run wrote is there after it."""
+    from memberpos.cli import demo_bulk_load
+    from memberpos.verify import run_checks
+    from pos_gateway.tables import Refund, Sale, TopUp
+
+    store = await open_store(terminals=2)
+    mix = Mix(refund_rate=0.1, top_up_rate=0.15, registration_rate=0.1, stored_value_share=0.5)
+    async with demo_bulk_load():
+        stats = await run_terminals(
+            config(
+                app,
+                store.keys,
+                tmp_path,
+                sales=20,
+                seed=5,
+                mix=mix,
+                take_turns=True,
+                deterministic_ids=True,
+            )
+        )
+    # read after the bulk load, through the service's own connections
+    assert stats.sales == 20 and not stats.errors, stats.errors
+    assert await Sale.count() == 20
+    assert await Refund.count() == stats.refunds > 0
+    assert await TopUp.count() == stats.top_ups > 0
+    totals = await Sale.select(Sale.total_minor)
+    assert sum(r["total_minor"] for r in totals) == stats.sales_total_minor
+    assert await run_checks() == []
+
+
 async def test_offline_tills_upload_every_queued_sale(app: Any, db: None, tmp_path: Path) -> None:
     from pos_gateway.tables import Sale
 
