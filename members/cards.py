@@ -131,16 +131,21 @@ _CARD_MEMBER_COLUMNS = (
 )
 
 
-async def _card_row(number: str) -> dict[str, Any]:
+@functools.lru_cache(maxsize=32)
+def _by_card_statement(columns: str = "", joins: str = "") -> str:
+    """The card with a number and its member (``_CARD_MEMBER_COLUMNS``), and a caller's
+    ``columns`` of the member ``m`` and of the tables ``joins`` joins to it."""
+    select = f"{_CARD_MEMBER_COLUMNS}, {columns}" if columns else _CARD_MEMBER_COLUMNS
+    tables = "card c JOIN member m ON m.id = c.member" + (f" {joins}" if joins else "")
+    return f"SELECT {select} FROM {tables} WHERE c.number = {{}}"
+
+
+async def _card_row(number: str, statement: str | None = None) -> Mapping[str, Any]:
     # On every swipe at a till: one hand-written statement (memberpos.db.fetchrow).
-    row = await fetchrow(
-        f"SELECT {_CARD_MEMBER_COLUMNS} FROM card c JOIN member m ON m.id = c.member"
-        " WHERE c.number = {}",
-        number,
-    )
+    row = await fetchrow(statement or _by_card_statement(), number)
     if row is None:
         raise UnknownCard(f"No card {number}", field="card_number")
-    return dict(row)
+    return row
 
 
 def _refuse_unusable(card: Mapping[str, Any]) -> None:
@@ -149,6 +154,40 @@ def _refuse_unusable(card: Mapping[str, Any]) -> None:
     error = CARD_STATUS_ERRORS.get(card["status"])
     if error is not None:
         raise error(field="card_number")
+
+
+def _ref_of(row: Mapping[str, Any], number: str | None) -> MemberRef:
+    """The MemberRef of a row of ``_CARD_MEMBER_COLUMNS`` (an active member)."""
+    return MemberRef(
+        member_id=row["member_id"],
+        card_id=row["id"],
+        card_number=number,
+        masked_phone=mask(row["member_phone"]),
+        name=row["member_name"],
+        tier_id=row["member_tier"],
+        home_store_id=row["member_home_store"],
+    )
+
+
+async def _by_card(
+    card_number: str | None, qr_token: str | None, statement: str
+) -> tuple[MemberRef, Mapping[str, Any]] | None:
+    """The card branch of :func:`find_member` and :func:`find_member_with`: the member's code
+    wins over a typed number; the number is normalised and checked, read with ``statement``
+    (a ``_by_card_statement``), and refused when unknown, then when the membership is not
+    active, then by the card's own status. None when neither a code nor a number was given."""
+    if qr_token:
+        card_number = card_number_from_qr(qr_token)
+    if not card_number:
+        return None
+    number = check_card_number(card_number)
+    card = await _card_row(number, statement)
+    _refuse_unusable(card)  # the member is active: the card row carries the rest
+    return _ref_of(card, number), card
+
+
+def _nothing_to_find() -> UnknownMember:
+    return UnknownMember("Give a card number, a member code or a phone number", field="card_number")
 
 
 async def _member_ref(member_id: int, card_id: int | None, number: str | None) -> MemberRef:
@@ -209,13 +248,9 @@ async def find_member(
     """The member a cashier identified by swiping a card, scanning the phone's code or
     typing a phone number. A lost, frozen, replaced or cancelled card is refused with its
     own code; a phone finds the member and their newest usable card."""
-    if qr_token:
-        card_number = card_number_from_qr(qr_token)
-    if card_number:
-        number = check_card_number(card_number)
-        card = await _card_row(number)
-        _refuse_unusable(card)  # the member is active: the card row carries the rest
-        return _ref_of(card, number)
+    found = await _by_card(card_number, qr_token, _by_card_statement())
+    if found is not None:
+        return found[0]
     if phone:
         normalised = normalise_phone(phone)
         member = await member_by_phone(normalised)
@@ -225,30 +260,14 @@ async def find_member(
         return await _member_ref(
             member["id"], card["id"] if card else None, card["number"] if card else None
         )
-    raise UnknownMember("Give a card number, a member code or a phone number", field="card_number")
-
-
-def _ref_of(row: Mapping[str, Any], number: str | None) -> MemberRef:
-    """The MemberRef of a row of ``_CARD_MEMBER_COLUMNS`` (an active member)."""
-    return MemberRef(
-        member_id=row["member_id"],
-        card_id=row["id"],
-        card_number=number,
-        masked_phone=mask(row["member_phone"]),
-        name=row["member_name"],
-        tier_id=row["member_tier"],
-        home_store_id=row["member_home_store"],
-    )
+    raise _nothing_to_find()
 
 
 @functools.lru_cache(maxsize=32)
 def _with_statements(columns: str, joins: str) -> tuple[str, str, str]:
     """find_member_with's statements (by card number, by phone, by member id) for the
     caller's columns and joins, written once per pair."""
-    by_card = (
-        f"SELECT {_CARD_MEMBER_COLUMNS}, {columns}"
-        f" FROM card c JOIN member m ON m.id = c.member {joins} WHERE c.number = {{}}"
-    )
+    by_card = _by_card_statement(columns, joins)
     # A phone finds the member and their newest usable card (none: the card columns are NULL).
     by_phone = (
         f"SELECT {_CARD_MEMBER_COLUMNS}, m.merged_into AS member_merged_into, {columns}"
@@ -271,17 +290,12 @@ async def find_member_with(
     """:func:`find_member`, and in the same statement the caller's ``columns`` of the member
     ``m`` (and of the tables ``joins`` joins to it): a sale at the till reads the member's
     context with the card swiped, in one round trip. Same refusals, in the same order, as
-    :func:`find_member`. ``columns`` must not reuse the names of ``_CARD_MEMBER_COLUMNS``."""
+    :func:`find_member` (a card or code takes their one card branch, ``_by_card``).
+    ``columns`` must not reuse the names of ``_CARD_MEMBER_COLUMNS``."""
     by_card, by_phone, by_member = _with_statements(columns, joins)
-    if qr_token:
-        card_number = card_number_from_qr(qr_token)
-    if card_number:
-        number = check_card_number(card_number)
-        row = await fetchrow(by_card, number)
-        if row is None:
-            raise UnknownCard(f"No card {number}", field="card_number")
-        _refuse_unusable(row)
-        return _ref_of(row, number), row
+    found = await _by_card(card_number, qr_token, by_card)
+    if found is not None:
+        return found
     if phone:
         row = await fetchrow(by_phone, normalise_phone(phone))
         if row is None:
@@ -296,7 +310,7 @@ async def find_member_with(
         if row["member_status"] != "active":
             raise MembershipCancelled()
         return _ref_of(row, row["number"]), row
-    raise UnknownMember("Give a card number, a member code or a phone number", field="card_number")
+    raise _nothing_to_find()
 
 
 # ------------------------------------------------------------------------------ life cycle
