@@ -11,8 +11,10 @@
    ``wrk`` with a Lua script (``bench/pos_wrk.lua``), one connection per terminal; without
    wrk, by a lean asyncio HTTP/1.1 client in its own process.
 4. Prints sales/s, p50/p95/p99 latency, the server's peak RSS (all its processes, /proc),
-   then pgbench with the SQL writes of one sale (``bench/pos_sale.pgbench``) on shadow tables
-   in the same database: the service's share of the database ceiling.
+   the PostgreSQL CPU per sale (its processes for the database, /proc) and the ceiling that
+   implies for exactly these writes, then pgbench with a lighter copy of one sale's writes
+   (``bench/pos_sale.pgbench``) on shadow tables in the same database: the service's share
+   of the database ceiling, both ways.
 5. ``memberpos verify`` on the bench database: the ledgers must still add up.
 """
 
@@ -313,6 +315,30 @@ class Server:
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
+
+
+def database_cpu_seconds(database: str = DATABASE) -> float:
+    """CPU used so far by the PostgreSQL processes working for ``database`` (its backends and
+    autovacuum workers: the database's name is in their title) and by the WAL writer, read
+    from /proc; the server must be on this machine. Backends that exited are not counted, so
+    read it around a run whose connections stay open (the service's pool)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+            if not stat[stat.index("(") + 1 : stat.rindex(")")].startswith("postgres"):
+                continue
+            title = Path(f"/proc/{entry}/cmdline").read_bytes()
+            if database.encode() not in title and b"walwriter" not in title:
+                continue
+            fields = stat.rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / ticks
+        except (OSError, ValueError, IndexError):
+            continue
+    return total
 
 
 # ------------------------------------------------------------------------------- bodies
@@ -749,10 +775,11 @@ def main(argv: list[str] | None = None) -> int:
         )
         if args.warmup:
             _load(generator, server, warm_bodies, keys_file, args, threads, args.warmup)
-        cpu_before = server.cpu_seconds()
+        cpu_before, database_before = server.cpu_seconds(), database_cpu_seconds()
         server.sample_memory()
         result = _load(generator, server, bodies, keys_file, args, threads, args.duration)
         cpu_used = server.cpu_seconds() - cpu_before
+        database_used = database_cpu_seconds() - database_before
     finally:
         server.stop()
     seconds = result["duration_us"] / 1e6
@@ -772,6 +799,18 @@ def main(argv: list[str] | None = None) -> int:
         f"server: peak RSS {server.peak_rss_kib / 1024:,.0f} MiB over {args.workers} workers "
         f"(+ supervisor); {cpu_used / max(created, 1) * 1000:.2f} ms of server CPU per sale"
     )
+    if database_used:
+        # What the database alone spends on a sale, as the service sends it: with every core
+        # of this machine given to PostgreSQL and nothing else running, no more than this many
+        # sales a second; the ceiling of exactly these writes, where pgbench's script is a
+        # lighter copy of them.
+        per_sale = database_used / max(created, 1)
+        cores = os.cpu_count() or 1
+        print(
+            f"database: {per_sale * 1000:.2f} ms of PostgreSQL CPU per sale; with all {cores}"
+            f" cores PostgreSQL alone would top out near {cores / per_sale:,.0f} sales/s;"
+            f" service share {rate * per_sale / cores:.0%}"
+        )
     if not args.no_pgbench:
         ceiling = run_pgbench(args.terminals, args.members, args.terminals, args.duration)
         share = rate / ceiling["tps"] if ceiling["tps"] else 0.0
