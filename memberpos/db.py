@@ -12,7 +12,9 @@ import datetime as dt
 import functools
 import hashlib
 import re
+import sqlite3
 import string
+import threading
 import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -22,7 +24,7 @@ from typing import Any
 import msgspec
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine, PostgresTransaction, Savepoint
-from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType, dict_factory
 from piccolo.querystring import QueryString
 
 from memberpos.settings import Settings, get_settings
@@ -34,7 +36,7 @@ def build_engine(settings: Settings | None = None) -> Engine:
         path = settings.sqlite_path
         path.parent.mkdir(parents=True, exist_ok=True)
         # A writer waits up to 30 s for the lock rather than failing at once.
-        return SQLiteEngine(path=str(path), timeout=30)
+        return _SQLiteEngine(path=str(path), timeout=30)
     dsn = settings.database_url.replace("postgresql://", "postgres://", 1)
     return _PostgresEngine(config={"dsn": dsn}, log_queries=False)
 
@@ -222,6 +224,226 @@ class _PostgresEngine(PostgresEngine):
         return await super().run_ddl(ddl, in_pool)
 
 
+# ---------------------------------------------------------------------- SQLite connections
+#
+# Piccolo's SQLite engine opens a new connection (a thread, the schema read again, a cold page
+# cache) for every transaction and for every statement outside one - about ten a sale - and
+# runs each statement in four thread hand-offs (``PRAGMA foreign_keys`` first, execute,
+# fetch, close). ``_SQLiteEngine`` keeps the connections it opened and reuses them, and runs
+# a statement in one hand-off. The SQL and the transactions are Piccolo's own (BEGIN
+# IMMEDIATE for ``transaction()``'s writes, autocommit for a statement outside one); only how
+# they reach the file changes.
+#
+# A transaction takes a connection of its own (an idle one, else a new one), so concurrent
+# requests in one process still each have theirs and queue on SQLite's write lock as before.
+# A connection goes back to the idle list only when it is not in a transaction: one whose
+# COMMIT or ROLLBACK failed, or whose statement was cancelled half way, is closed (closing
+# rolls back whatever it still holds). Per connection, once: ``PRAGMA foreign_keys = 1``
+# (Piccolo sent it before every statement) and ``synchronous`` at FULL, SQLite's default
+# made explicit: every commit is synced, money is never lost to a power cut.
+
+
+class _Pooled:
+    """What the pool knows of one of its connections."""
+
+    __slots__ = ("generation", "synchronous")
+
+    def __init__(self, generation: int, synchronous: str) -> None:
+        self.generation = generation
+        self.synchronous = synchronous
+
+
+class SQLiteConnections:
+    """The open connections of one :class:`_SQLiteEngine`: the idle ones (at most
+    ``max_idle``, most recently used first out) and what each was set to.
+
+    ``synchronous`` is the level every connection is at when a statement or transaction
+    takes it (FULL; ``memberpos demo`` lowers it for its own run). ``close()`` closes the
+    idle connections; one in use then is closed when it is handed back. The pool opens
+    again by itself at the next statement."""
+
+    def __init__(self, connection_kwargs: dict[str, Any], max_idle: int = 8) -> None:
+        self.connection_kwargs = connection_kwargs
+        self.max_idle = max_idle
+        self.synchronous = "FULL"
+        self.started = False
+        self.opened = 0  # connections opened, ever
+        self.idle: list[Any] = []
+        self._generation = 0
+        self._pooled: dict[Any, _Pooled] = {}
+
+    @property
+    def in_use(self) -> int:
+        """Connections taken and not handed back yet."""
+        return len(self._pooled) - len(self.idle)
+
+    async def take(self) -> Any:
+        """An aiosqlite connection, not in a transaction, for the caller alone until
+        :meth:`give_back`."""
+        connection = self.idle.pop() if self.idle else await self._open()
+        pooled = self._pooled[connection]
+        if pooled.synchronous != self.synchronous:
+            try:
+                await connection.execute(f"PRAGMA synchronous = {self.synchronous}")
+            except BaseException:
+                await self.discard(connection)
+                raise
+            pooled.synchronous = self.synchronous
+        return connection
+
+    async def _open(self) -> Any:
+        import aiosqlite
+
+        connection = aiosqlite.connect(**self.connection_kwargs)
+        # aiosqlite runs each connection in a thread of its own, not a daemon: an idle
+        # connection nobody closed would keep the process from exiting. Every lifespan
+        # closes the pool (close_pool); this is for a process that never called it.
+        thread = getattr(connection, "_thread", None)
+        if isinstance(thread, threading.Thread):
+            thread.daemon = True
+        await connection
+        try:
+            connection.row_factory = dict_factory
+            await connection.executescript(
+                f"PRAGMA foreign_keys = 1; PRAGMA synchronous = {self.synchronous};"
+            )
+        except BaseException:
+            await connection.close()
+            raise
+        self._pooled[connection] = _Pooled(self._generation, self.synchronous)
+        self.opened += 1
+        return connection
+
+    async def give_back(self, connection: Any) -> None:
+        """Back to the idle list if it is fit for the next caller, else closed."""
+        pooled = self._pooled.get(connection)
+        try:
+            fit = (
+                pooled is not None
+                and pooled.generation == self._generation
+                and len(self.idle) < self.max_idle
+                and not connection.in_transaction
+            )
+        except ValueError:  # closed already
+            fit = False
+        if fit:
+            self.idle.append(connection)
+        else:
+            await self.discard(connection)
+
+    async def discard(self, connection: Any) -> None:
+        """Close ``connection`` (a transaction still open on it is rolled back)."""
+        self._pooled.pop(connection, None)
+        await connection.close()
+
+    async def close(self) -> None:
+        """Close the idle connections; those in use close when handed back."""
+        self.started = False
+        self._generation += 1
+        idle, self.idle = self.idle, []
+        for connection in idle:
+            await self.discard(connection)
+
+
+class _SQLiteTransaction(SQLiteTransaction):
+    """Piccolo's SQLite transaction on a connection of the engine's pool."""
+
+    __slots__ = ()
+
+    engine: _SQLiteEngine
+
+    async def __aenter__(self) -> SQLiteTransaction:
+        if self._parent is not None:
+            return self._parent
+        connections = self.engine.connections
+        self.connection = await connections.take()
+        try:
+            await self.begin()
+        except Exception:  # BEGIN refused (the lock not had in time): nothing is open
+            await connections.give_back(self.connection)
+            raise
+        except BaseException:  # cancelled: BEGIN may still run after us
+            await connections.discard(self.connection)
+            raise
+        self.context = self.engine.current_transaction.set(self)
+        return self
+
+    async def __aexit__(self, exception_type: Any, exception: Any, traceback: Any) -> bool:
+        if self._parent:
+            return exception is None
+        try:
+            if exception is not None:
+                if not self._rolled_back:  # unless rolled back by hand
+                    await self.rollback()
+            elif not self._committed and not self._rolled_back:
+                await self.commit()
+        finally:
+            try:
+                # a failed COMMIT or ROLLBACK leaves the transaction open: closed, not reused
+                await self.engine.connections.give_back(self.connection)
+            finally:
+                self.engine.current_transaction.reset(self.context)
+        return exception is None
+
+
+class _SQLiteEngine(SQLiteEngine):
+    """Piccolo's SQLite engine on reused connections (:class:`SQLiteConnections`), one
+    thread hand-off a statement."""
+
+    __slots__ = ("_returning", "connections")
+
+    def __init__(self, path: str, max_idle: int = 8, **connection_kwargs: Any) -> None:
+        super().__init__(path=path, **connection_kwargs)
+        self.connections = SQLiteConnections(self.connection_kwargs, max_idle=max_idle)
+        self._returning = sqlite3.sqlite_version_info >= (3, 35)  # INSERT … RETURNING
+
+    def transaction(
+        self,
+        transaction_type: TransactionType = TransactionType.deferred,
+        allow_nested: bool = True,
+    ) -> SQLiteTransaction:
+        return _SQLiteTransaction(
+            engine=self, transaction_type=transaction_type, allow_nested=allow_nested
+        )
+
+    async def _run_in_new_connection(
+        self,
+        query: str,
+        args: list[Any] | None = None,
+        query_type: str = "generic",
+        table: Any = None,
+    ) -> Any:
+        """A statement outside a transaction (autocommit) on an idle connection."""
+        connection = await self.connections.take()
+        try:
+            rows = await self._run_in_existing_connection(
+                connection, query, args, query_type, table
+            )
+        except Exception:
+            await self.connections.give_back(connection)
+            raise
+        except BaseException:  # cancelled: the statement may still be running
+            await self.connections.discard(connection)
+            raise
+        await self.connections.give_back(connection)
+        return rows
+
+    async def _run_in_existing_connection(
+        self,
+        connection: Any,
+        query: str,
+        args: list[Any] | None = None,
+        query_type: str = "generic",
+        table: Any = None,
+    ) -> Any:
+        if query_type == "insert" and not self._returning:
+            return await super()._run_in_existing_connection(
+                connection, query, args, query_type, table
+            )
+        # execute and fetch in one hand-off; foreign_keys and row_factory are set already
+        return await connection.execute_fetchall(query, args or [])
+
+
 _engine: Engine | None = None
 
 
@@ -260,7 +482,9 @@ def transaction(*, lazy: bool = False) -> Any:
 
 
 async def start_pool(max_size: int = 20) -> bool:
-    """Open the PostgreSQL pool (True), or find it open already (False: not ours to close)."""
+    """Open the PostgreSQL pool (True), or find it open already (False: not ours to close).
+    On SQLite: WAL mode, and True for the first caller, who closes the reused connections
+    (:class:`SQLiteConnections`) at the end with :func:`close_pool`."""
     engine = get_engine()
     if isinstance(engine, PostgresEngine):
         if engine.pool is not None:
@@ -276,6 +500,10 @@ async def start_pool(max_size: int = 20) -> bool:
     if isinstance(engine, SQLiteEngine):
         # WAL lets readers go on while one writer commits; the setting lives in the file.
         await engine.run_ddl("PRAGMA journal_mode=WAL")
+        if isinstance(engine, _SQLiteEngine) and not engine.connections.started:
+            # the connections open as statements need them; ours to close at the end
+            engine.connections.started = True
+            return True
     return False
 
 
@@ -287,6 +515,8 @@ async def close_pool() -> None:
     engine = get_engine()
     if isinstance(engine, PostgresEngine) and engine.pool is not None:
         await engine.close_connection_pool()
+    elif isinstance(engine, _SQLiteEngine):
+        await engine.connections.close()
 
 
 def sqlite_file(engine: Engine | None = None) -> Path | None:

@@ -1,14 +1,17 @@
 """The kernel's hand-written SQL helpers (memberpos.db): deferred writes and literals, on
-both engines (on SQLite a deferred write simply runs at once)."""
+both engines (on SQLite a deferred write simply runs at once); the SQLite engine's reused
+connections."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 
 import pytest
 
 from memberpos.db import (
     Expr,
+    SQLiteConnections,
     defer_write,
     fetch,
     fetchval,
@@ -125,3 +128,119 @@ async def test_a_lazy_transaction_still_rolls_back_everything() -> None:
             await fetch("INSERT INTO region (code, name) VALUES ({}, {})", "P2", "raw")
             raise RuntimeError("refused")
     assert await fetchval("SELECT count(*) FROM region") == 0
+
+
+# ------------------------------------------------------------- SQLite: reused connections
+
+
+def _sqlite_connections() -> SQLiteConnections:
+    if not is_sqlite():
+        pytest.skip("SQLite's connections (PostgreSQL has asyncpg's pool)")
+    connections = get_engine().connections  # type: ignore[attr-defined]
+    assert isinstance(connections, SQLiteConnections)
+    return connections
+
+
+def _connection() -> object:
+    return get_engine().current_transaction.get().connection  # type: ignore[attr-defined]
+
+
+async def test_sqlite_reuses_a_connection_across_transactions_and_statements() -> None:
+    pool = _sqlite_connections()
+    await fetchval("SELECT 1")  # at least one connection open and idle
+    opened = pool.opened
+    used = []
+    for number in range(3):
+        async with transaction():
+            used.append(_connection())
+            await _region(f"U{number}")
+        assert await fetchval("SELECT count(*) FROM region") == number + 1  # outside one
+    assert used[0] is used[1] is used[2]
+    assert pool.opened == opened  # nothing new was opened
+    assert pool.in_use == 0 and used[0] in pool.idle
+    assert await fetchval("PRAGMA foreign_keys") == 1  # set once, when it was opened
+
+
+async def test_sqlite_concurrent_transactions_each_have_a_connection_and_both_commit() -> None:
+    pool = _sqlite_connections()
+    used: dict[str, object] = {}
+    first_in = asyncio.Event()
+
+    async def second() -> None:
+        await first_in.wait()
+        async with transaction():  # waits at BEGIN IMMEDIATE until the first commits
+            used["second"] = _connection()
+            await _region("C2")
+
+    task = asyncio.create_task(second())
+    async with transaction():
+        used["first"] = _connection()
+        await _region("C1")
+        first_in.set()
+        for _ in range(500):  # until the second holds a connection of its own
+            if pool.in_use == 2:
+                break
+            await asyncio.sleep(0.01)
+        assert pool.in_use == 2
+        # the second cannot write before this one commits
+        assert await fetchval("SELECT count(*) FROM region") == 1
+    await asyncio.wait_for(task, 30)
+    assert used["first"] is not used["second"]
+    rows = await fetch("SELECT code FROM region ORDER BY code")
+    assert [row["code"] for row in rows] == ["C1", "C2"]
+    assert pool.in_use == 0 and not any(c.in_transaction for c in pool.idle)
+
+
+async def test_sqlite_a_failed_transaction_leaves_no_open_transaction_in_the_pool() -> None:
+    pool = _sqlite_connections()
+    # an error inside: rolled back, and the connection serves the next transaction
+    with pytest.raises(RuntimeError):
+        async with transaction():
+            rolled_back = _connection()
+            await _region("F1")
+            raise RuntimeError("refused")
+    assert rolled_back in pool.idle and not rolled_back.in_transaction  # type: ignore[attr-defined]
+    # a failed COMMIT (a foreign key checked at the commit) leaves SQLite's transaction open:
+    # that connection is closed, not handed to the next caller with the write lock
+    with pytest.raises(Exception, match="FOREIGN KEY"):
+        async with transaction():
+            failed = _connection()
+            await fetch("PRAGMA defer_foreign_keys = ON")
+            await fetch(
+                "INSERT INTO store (code, name, region, time_zone) VALUES ({}, {}, {}, {})",
+                "S404",
+                "no such region",
+                404,
+                "Asia/Shanghai",
+            )
+    assert get_engine().current_transaction.get() is None
+    assert failed not in pool.idle and pool.in_use == 0
+    assert not any(c.in_transaction for c in pool.idle)
+    async with transaction():  # the write lock is free
+        await _region("F2")
+    assert [row["code"] for row in await fetch("SELECT code FROM region")] == ["F2"]
+    assert await fetchval("SELECT count(*) FROM store") == 0
+
+
+async def test_sqlite_service_connections_sync_every_commit() -> None:
+    _sqlite_connections()
+    assert await fetchval("PRAGMA synchronous") == 2  # FULL
+    async with transaction():
+        assert await fetchval("PRAGMA synchronous") == 2
+    assert str(await fetchval("PRAGMA journal_mode")).lower() == "wal"
+
+
+async def test_sqlite_close_pool_closes_idle_connections_and_those_in_use_on_return() -> None:
+    pool = _sqlite_connections()
+    started = pool.started
+    await fetchval("SELECT 1")
+    async with transaction():
+        in_use = _connection()
+        await pool.close()  # as at the end of a lifespan
+        assert pool.idle == []
+        await _region("K1")  # the transaction goes on
+    assert in_use not in pool.idle and pool.in_use == 0
+    with pytest.raises(ValueError):
+        in_use.in_transaction  # type: ignore[attr-defined] # noqa: B018 - closed
+    assert await fetchval("SELECT code FROM region") == "K1"  # the pool opens again
+    pool.started = started

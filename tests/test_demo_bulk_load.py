@@ -1,6 +1,7 @@
-"""``memberpos demo``'s bulk load (memberpos.cli.demo_bulk_load): on SQLite the run reuses its
-connections and commits with synchronous=NORMAL in WAL mode, rolls back as before, and gives
-the engine back as it was, file checkpointed; on PostgreSQL it changes nothing."""
+"""``memberpos demo``'s bulk load (memberpos.cli.demo_bulk_load): on SQLite the run reuses the
+engine's connections and commits with synchronous=NORMAL in WAL mode, rolls back as before,
+and leaves the connections at FULL again, file checkpointed; on PostgreSQL it changes
+nothing."""
 
 from __future__ import annotations
 
@@ -9,39 +10,49 @@ from pathlib import Path
 import pytest
 
 from memberpos import cli
-from memberpos.db import fetch, fetchval, get_engine, is_sqlite, transaction
+from memberpos.db import SQLiteConnections, fetch, fetchval, get_engine, is_sqlite, transaction
 from stores.tables import Region
 
 pytestmark = pytest.mark.usefixtures("db")
 
 
-def _needs_sqlite() -> None:
+def _connections() -> SQLiteConnections:
     if not is_sqlite():
         pytest.skip("the bulk load changes SQLite's plumbing only")
+    connections = get_engine().connections  # type: ignore[attr-defined]
+    assert isinstance(connections, SQLiteConnections)
+    return connections
 
 
-async def test_the_bulk_load_reuses_its_connections_then_gives_the_engine_back() -> None:
-    _needs_sqlite()
+def _connection() -> object:
+    return get_engine().current_transaction.get().connection  # type: ignore[attr-defined]
+
+
+async def test_the_bulk_load_reuses_its_connections_then_syncs_every_commit_again() -> None:
+    pool = _connections()
     engine = get_engine()
-    engine_class = type(engine)
+    used = []
+    opened = pool.opened
     async with cli.demo_bulk_load():
-        assert type(engine) is not engine_class
-        pool = cli._demo_connections
-        assert pool is not None
+        assert pool.synchronous == "NORMAL"
         for number in range(5):
             async with transaction():
+                used.append(_connection())
                 await fetch(
                     "INSERT INTO region (code, name) VALUES ({}, {})", f"BL{number}", "bulk"
                 )
+                assert await fetchval("PRAGMA synchronous") == 1  # NORMAL, in WAL mode
             assert await Region.count().where(Region.name == "bulk") == number + 1
-        assert len(pool.opened) == 1  # one connection did all of it, one after the other
-        assert await fetchval("PRAGMA synchronous") == 1  # NORMAL, in WAL mode
+        assert len(set(map(id, used))) == 1  # one connection did all of it, one after the other
+        assert pool.opened == opened  # and it was open before: nothing new
+        assert await fetchval("PRAGMA synchronous") == 1
         assert await fetchval("PRAGMA foreign_keys") == 1
-    assert type(engine) is engine_class
-    assert cli._demo_connections is None
-    assert not pool.opened  # all closed
+    assert pool.synchronous == "FULL"
     # The service's connections are SQLite's default again: FULL, every commit synced.
     assert await fetchval("PRAGMA synchronous") == 2
+    async with transaction():
+        assert _connection() is used[0]  # still the same connection, set back to FULL
+        assert await fetchval("PRAGMA synchronous") == 2
     assert await Region.count().where(Region.name == "bulk") == 5
     wal = Path(f"{engine.path}-wal")  # type: ignore[attr-defined]
     # checkpointed into the database (the file is gone or empty)
@@ -51,18 +62,17 @@ async def test_the_bulk_load_reuses_its_connections_then_gives_the_engine_back()
 async def test_a_failed_transaction_in_the_bulk_load_leaves_nothing_and_no_open_transaction() -> (
     None
 ):
-    _needs_sqlite()
+    pool = _connections()
     async with cli.demo_bulk_load():
-        pool = cli._demo_connections
-        assert pool is not None
         with pytest.raises(RuntimeError):
             async with transaction():
+                failed = _connection()
                 await fetch("INSERT INTO region (code, name) VALUES ({}, {})", "BLX", "gone")
                 raise RuntimeError("the sale failed half way")
         assert await Region.count().where(Region.code == "BLX") == 0
         assert pool.idle and not any(c.in_transaction for c in pool.idle)
         async with transaction():  # the rolled-back connection serves the next one
-            assert len(pool.opened) == 1
+            assert _connection() is failed
             await fetch("INSERT INTO region (code, name) VALUES ({}, {})", "BLY", "kept")
     assert await Region.count().where(Region.code == "BLY") == 1
 
@@ -74,7 +84,6 @@ async def test_the_bulk_load_changes_nothing_on_postgresql() -> None:
     engine_class = type(engine)
     async with cli.demo_bulk_load():
         assert type(engine) is engine_class
-        assert cli._demo_connections is None
         async with transaction():
             await fetch("INSERT INTO region (code, name) VALUES ({}, {})", "PG1", "pg")
     assert await Region.count().where(Region.code == "PG1") == 1
