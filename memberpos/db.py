@@ -8,6 +8,7 @@ write lock at BEGIN (IMMEDIATE), so two writers queue instead of failing with
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import functools
 import hashlib
@@ -346,27 +347,47 @@ class SQLiteConnections:
 
 
 class _SQLiteTransaction(SQLiteTransaction):
-    """Piccolo's SQLite transaction on a connection of the engine's pool."""
+    """Piccolo's SQLite transaction on a connection of the engine's pool; a write
+    transaction waits its turn in the engine's queue of writers first."""
 
-    __slots__ = ()
+    __slots__ = ("_queued",)
 
     engine: _SQLiteEngine
 
     async def __aenter__(self) -> SQLiteTransaction:
         if self._parent is not None:
             return self._parent
+        # A write transaction first queues behind this process's other writers. SQLite lets
+        # one writer in at a time; a BEGIN IMMEDIATE that finds the file locked sleeps in
+        # SQLite's busy handler (1, 2, 5 … 100 ms naps) and may wake long after the lock was
+        # free, so a till behind three others waited up to a second. The queue hands the
+        # turn on at once, in arrival order; other processes still meet the busy handler.
+        self._queued = self.transaction_type is not TransactionType.deferred
+        if self._queued:
+            await self.engine.writers().acquire()
         connections = self.engine.connections
-        self.connection = await connections.take()
+        try:
+            self.connection = await connections.take()
+        except BaseException:
+            self._leave_queue()
+            raise
         try:
             await self.begin()
         except Exception:  # BEGIN refused (the lock not had in time): nothing is open
             await connections.give_back(self.connection)
+            self._leave_queue()
             raise
         except BaseException:  # cancelled: BEGIN may still run after us
             await connections.discard(self.connection)
+            self._leave_queue()
             raise
         self.context = self.engine.current_transaction.set(self)
         return self
+
+    def _leave_queue(self) -> None:
+        if self._queued:
+            self._queued = False
+            self.engine.writers().release()
 
     async def __aexit__(self, exception_type: Any, exception: Any, traceback: Any) -> bool:
         if self._parent:
@@ -383,6 +404,7 @@ class _SQLiteTransaction(SQLiteTransaction):
                 await self.engine.connections.give_back(self.connection)
             finally:
                 self.engine.current_transaction.reset(self.context)
+                self._leave_queue()
         return exception is None
 
 
@@ -390,12 +412,22 @@ class _SQLiteEngine(SQLiteEngine):
     """Piccolo's SQLite engine on reused connections (:class:`SQLiteConnections`), one
     thread hand-off a statement."""
 
-    __slots__ = ("_returning", "connections")
+    __slots__ = ("_returning", "_writers", "connections")
 
     def __init__(self, path: str, max_idle: int = 8, **connection_kwargs: Any) -> None:
         super().__init__(path=path, **connection_kwargs)
         self.connections = SQLiteConnections(self.connection_kwargs, max_idle=max_idle)
         self._returning = sqlite3.sqlite_version_info >= (3, 35)  # INSERT … RETURNING
+        self._writers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def writers(self) -> asyncio.Lock:
+        """The queue of this event loop's write transactions (a lock serves one loop)."""
+        loop = asyncio.get_running_loop()
+        if (lock := self._writers.get(loop)) is None:
+            lock = self._writers[loop] = asyncio.Lock()
+        return lock
 
     def transaction(
         self,

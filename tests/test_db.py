@@ -5,6 +5,7 @@ connections."""
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import datetime as dt
 
 import pytest
@@ -161,34 +162,66 @@ async def test_sqlite_reuses_a_connection_across_transactions_and_statements() -
     assert await fetchval("PRAGMA foreign_keys") == 1  # set once, when it was opened
 
 
-async def test_sqlite_concurrent_transactions_each_have_a_connection_and_both_commit() -> None:
+async def test_sqlite_a_second_writer_waits_its_turn_while_reads_go_on() -> None:
     pool = _sqlite_connections()
-    used: dict[str, object] = {}
+    engine = get_engine()
     first_in = asyncio.Event()
+    second_in = asyncio.Event()
 
     async def second() -> None:
         await first_in.wait()
-        async with transaction():  # waits at BEGIN IMMEDIATE until the first commits
-            used["second"] = _connection()
+        async with transaction():  # queued behind the first, not in SQLite's busy handler
+            second_in.set()
             await _region("C2")
 
     task = asyncio.create_task(second())
     async with transaction():
-        used["first"] = _connection()
+        first = _connection()
         await _region("C1")
         first_in.set()
-        for _ in range(500):  # until the second holds a connection of its own
-            if pool.in_use == 2:
-                break
-            await asyncio.sleep(0.01)
-        assert pool.in_use == 2
-        # the second cannot write before this one commits
-        assert await fetchval("SELECT count(*) FROM region") == 1
+        await asyncio.sleep(0.05)
+        assert engine.writers().locked() and not second_in.is_set()  # type: ignore[attr-defined]
+        assert pool.in_use == 1  # the waiting writer holds no connection
+        # a read outside the transaction (a task of a fresh context) runs meanwhile, on a
+        # connection of its own, and sees what was committed
+        outside = asyncio.create_task(
+            fetchval("SELECT count(*) FROM region"), context=contextvars.Context()
+        )
+        assert await asyncio.wait_for(outside, 30) == 0
     await asyncio.wait_for(task, 30)
-    assert used["first"] is not used["second"]
     rows = await fetch("SELECT code FROM region ORDER BY code")
     assert [row["code"] for row in rows] == ["C1", "C2"]
-    assert pool.in_use == 0 and not any(c.in_transaction for c in pool.idle)
+    assert pool.in_use == 0 and first in pool.idle
+    assert not any(c.in_transaction for c in pool.idle)
+
+
+async def test_sqlite_writers_take_turns_in_arrival_order() -> None:
+    _sqlite_connections()
+    log: list[tuple[str, int]] = []
+
+    async def writer(number: int) -> None:
+        async with transaction():
+            log.append(("in", number))
+            await _region(f"Q{number}")
+            await asyncio.sleep(0.01)  # a till's work inside its transaction
+            log.append(("out", number))
+
+    await asyncio.gather(*(writer(number) for number in range(6)))
+    assert log == [(step, number) for number in range(6) for step in ("in", "out")]
+    assert await fetchval("SELECT count(*) FROM region") == 6
+    assert not get_engine().writers().locked()  # type: ignore[attr-defined]
+
+
+async def test_sqlite_a_failed_begin_or_body_gives_the_turn_back() -> None:
+    _sqlite_connections()
+    with pytest.raises(RuntimeError):
+        async with transaction():
+            await _region("B1")
+            raise RuntimeError("till went away")
+    assert not get_engine().writers().locked()  # type: ignore[attr-defined]
+    async with transaction():  # the next writer is not stuck
+        await _region("B2")
+    assert [row["code"] for row in await fetch("SELECT code FROM region")] == ["B2"]
 
 
 async def test_sqlite_a_failed_transaction_leaves_no_open_transaction_in_the_pool() -> None:
