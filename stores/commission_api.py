@@ -14,7 +14,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.status_codes import HTTP_200_OK
 
-from stores import commission
+from stores import commission_periods, commission_rules, commission_statements
 from stores.access import Actor
 from stores.commission_errors import NotOwnStatement
 from stores.commission_tables import (
@@ -80,7 +80,7 @@ class PoolSharesIn(Input):
 
 
 def _month(text: str) -> dt.date:
-    return commission.parse_month(text, field="month")
+    return commission_periods.parse_month(text, field="month")
 
 
 class CommissionController(Controller):
@@ -91,7 +91,7 @@ class CommissionController(Controller):
     async def list_rules(
         self, actor: NamedDependency[Actor], on: FromQuery[dt.date | None] = None
     ) -> list[dict[str, Any]]:
-        return await commission.list_rules(actor, on)
+        return await commission_rules.list_rules(actor, on)
 
     @post("/rules", summary="Add a rule (hq_admin); its terms never change afterwards")
     async def create_rule(
@@ -99,19 +99,19 @@ class CommissionController(Controller):
     ) -> dict[str, Any]:
         values = msgspec.structs.asdict(data)
         values["levels"] = [msgspec.structs.asdict(level) for level in data.levels]
-        return await commission.create_rule(actor, **values)
+        return await commission_rules.create_rule(actor, **values)
 
     @post("/rules/{code:str}/end", status_code=HTTP_200_OK, summary="End a rule after a date")
     async def end_rule(
         self, code: FromPath[str], data: JSONBody[RuleEndIn], actor: NamedDependency[Actor]
     ) -> dict[str, Any]:
-        return await commission.end_rule(actor, code, data.valid_until)
+        return await commission_rules.end_rule(actor, code, data.valid_until)
 
     @get("/periods", summary="Commission periods in the caller's scope")
     async def list_periods(
         self, actor: NamedDependency[Actor], store_code: FromQuery[str | None] = None
     ) -> list[dict[str, Any]]:
-        return await commission.list_periods(actor, store_code)
+        return await commission_periods.list_periods(actor, store_code)
 
     @post(
         "/periods/{store_code:str}/{month:str}/close",
@@ -121,13 +121,13 @@ class CommissionController(Controller):
     async def close_period(
         self, store_code: FromPath[str], month: FromPath[str], actor: NamedDependency[Actor]
     ) -> dict[str, Any]:
-        return await commission.close_period(actor, store_code, _month(month))
+        return await commission_periods.close_period(actor, store_code, _month(month))
 
     @get("/statements/chain/{month:str}", summary="Every store's month (hq_admin, analyst)")
     async def chain_statement(
         self, month: FromPath[str], actor: NamedDependency[Actor]
     ) -> dict[str, Any]:
-        return await commission.chain_statement(actor, _month(month))
+        return await commission_statements.chain_statement(actor, _month(month))
 
     @get("/statements/me/{month:str}", summary="The caller's own statement in their store")
     async def my_statement(
@@ -135,7 +135,7 @@ class CommissionController(Controller):
     ) -> dict[str, Any]:
         if actor.home_store_code is None:
             raise NotOwnStatement("You have no home store", field="store_code")
-        return await commission.staff_statement(
+        return await commission_statements.staff_statement(
             actor, actor.home_store_code, _month(month), actor.employee_no
         )
 
@@ -143,7 +143,7 @@ class CommissionController(Controller):
     async def store_statement(
         self, store_code: FromPath[str], month: FromPath[str], actor: NamedDependency[Actor]
     ) -> dict[str, Any]:
-        return await commission.store_statement(actor, store_code, _month(month))
+        return await commission_statements.store_statement(actor, store_code, _month(month))
 
     @get(
         "/statements/{store_code:str}/{month:str}/staff/{employee_no:str}",
@@ -156,7 +156,9 @@ class CommissionController(Controller):
         employee_no: FromPath[str],
         actor: NamedDependency[Actor],
     ) -> dict[str, Any]:
-        return await commission.staff_statement(actor, store_code, _month(month), employee_no)
+        return await commission_statements.staff_statement(
+            actor, store_code, _month(month), employee_no
+        )
 
     @get(
         "/export/{store_code:str}/{month:str}",
@@ -171,7 +173,7 @@ class CommissionController(Controller):
         detail: FromQuery[Literal["lines", "summary"]] = "lines",
         employee_no: FromQuery[str | None] = None,
     ) -> Response[str]:
-        text = await commission.statement_csv(
+        text = await commission_statements.statement_csv(
             actor, store_code, _month(month), employee_no=employee_no, detail=detail
         )
         name = f"commission-{store_code}-{month}{'-' + employee_no if employee_no else ''}.csv"
@@ -185,7 +187,7 @@ class CommissionController(Controller):
     async def set_target(
         self, data: JSONBody[TargetIn], actor: NamedDependency[Actor]
     ) -> dict[str, Any]:
-        return await commission.set_target(
+        return await commission_periods.set_target(
             actor, data.store_code, _month(data.month), data.target_minor, data.employee_no
         )
 
@@ -193,7 +195,7 @@ class CommissionController(Controller):
     async def set_pool_shares(
         self, store_code: FromPath[str], data: JSONBody[PoolSharesIn], actor: NamedDependency[Actor]
     ) -> list[dict[str, Any]]:
-        return await commission.set_pool_shares(
+        return await commission_periods.set_pool_shares(
             actor, store_code, [(share.employee_no, share.weight) for share in data.shares]
         )
 

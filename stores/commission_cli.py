@@ -54,11 +54,11 @@ def _run(work: Any) -> int:
 
 def _run_close(args: argparse.Namespace) -> int:
     async def work() -> int:
-        from stores import commission
+        from stores import commission_periods
 
         actor = await _actor(args.employee_no)
-        month = commission.parse_month(args.month)
-        closed = await commission.close_period(actor, args.store_code, month)
+        month = commission_periods.parse_month(args.month)
+        closed = await commission_periods.close_period(actor, args.store_code, month)
         print(
             f"memberpos commission: {closed['store_code']} {closed['month']} closed: "
             f"sales {closed['sales_minor']}, commission {closed['commission_minor']}, "
@@ -71,13 +71,13 @@ def _run_close(args: argparse.Namespace) -> int:
 
 def _run_export(args: argparse.Namespace) -> int:
     async def work() -> int:
-        from stores import commission
+        from stores import commission_periods, commission_statements
 
         actor = await _actor(args.acting)
-        text = await commission.statement_csv(
+        text = await commission_statements.statement_csv(
             actor,
             args.store_code,
-            commission.parse_month(args.month),
+            commission_periods.parse_month(args.month),
             employee_no=args.employee_no,
             detail="summary" if args.summary else "lines",
         )

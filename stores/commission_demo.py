@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 from memberpos.clock import business_date, utc_now
-from stores import commission
+from stores import commission_periods, commission_rules
 from stores.commission_tables import CommissionPoolShare, CommissionRule, CommissionTarget
 from stores.staff import actor_for
 from stores.tables import Staff, Store
@@ -89,7 +89,9 @@ async def create_demo_commission() -> str:
             continue
         if terms.get("store_code") and terms["store_code"] not in stores:
             continue
-        await commission.create_rule(admin, code=code, name=name, valid_from=valid_from, **terms)
+        await commission_rules.create_rule(
+            admin, code=code, name=name, valid_from=valid_from, **terms
+        )
         created += 1
 
     month = today.replace(day=1)
@@ -102,7 +104,7 @@ async def create_demo_commission() -> str:
             )
         }
         if None not in have:
-            await commission.set_target(admin, code, month, STORE_TARGET_MINOR)
+            await commission_periods.set_target(admin, code, month, STORE_TARGET_MINOR)
             targets += 1
         salespeople = [
             row
@@ -113,7 +115,7 @@ async def create_demo_commission() -> str:
         ]
         for person in sorted(salespeople, key=lambda row: row["employee_no"]):
             if person["id"] not in have:
-                await commission.set_target(
+                await commission_periods.set_target(
                     admin, code, month, SALESPERSON_TARGET_MINOR, person["employee_no"]
                 )
                 targets += 1
@@ -121,7 +123,7 @@ async def create_demo_commission() -> str:
             CommissionPoolShare.store == store_id
         ):
             hours = [176, 160, 144]
-            await commission.set_pool_shares(
+            await commission_periods.set_pool_shares(
                 admin,
                 code,
                 [
@@ -156,7 +158,9 @@ async def close_demo_months() -> str:
     ).where(CommissionPeriod.status == "open")
     for period in sorted(periods, key=lambda row: (row["month_start"], row["store_code"])):
         today = business_date(utc_now(), period["time_zone"])
-        if commission.next_month(period["month_start"]) <= today:
-            await commission.close_period(admin, period["store_code"], period["month_start"])
+        if commission_periods.next_month(period["month_start"]) <= today:
+            await commission_periods.close_period(
+                admin, period["store_code"], period["month_start"]
+            )
             closed += 1
     return f"commission months: {closed} closed"

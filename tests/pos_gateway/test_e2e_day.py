@@ -84,7 +84,7 @@ COMMISSION_BP = 300
 async def day(app: Any, db: None) -> Any:
     import datetime as dt
 
-    from stores.commission import create_rule
+    from stores.commission_rules import create_rule
 
     store = await open_store(terminals=2)
     await create_rule(

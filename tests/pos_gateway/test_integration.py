@@ -17,7 +17,7 @@ from members.tables import Member
 from pos_gateway.verify import check_sales
 from promotions import coupons, engine, management
 from promotions.tables import Coupon
-from stores import commission
+from stores import commission_rules
 from stores.access import Role
 from stores.audit import SystemActor
 from stores.commission_tables import CommissionEntry
@@ -63,7 +63,7 @@ async def _coupon(member_id: int) -> str:
 
 async def test_sale_and_refund_across_every_domain(shop: Shop) -> None:
     admin = await bootstrap_admin("H0001", "总部管理员", factories.PASSWORD)
-    await commission.create_rule(
+    await commission_rules.create_rule(
         admin, code="STORE", name="2% store-wide", valid_from=dt.date(2026, 1, 1), rate_bp=200
     )
     await _promotions()

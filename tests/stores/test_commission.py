@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from memberpos.db import transaction
-from stores import commission
+from stores import commission_periods, commission_rules, commission_statements
 from stores.commission import SoldLine, record_sale, reverse_refund
 from stores.commission_errors import (
     InvalidCommissionRule,
@@ -61,7 +61,7 @@ async def shop(db: None) -> Shop:
 
 async def rule(shop: Shop, code: str, **terms: Any) -> None:
     terms.setdefault("valid_from", dt.date(2026, 1, 1))
-    await commission.create_rule(shop.admin, code=code, name=code, **terms)
+    await commission_rules.create_rule(shop.admin, code=code, name=code, **terms)
 
 
 def line(
@@ -155,7 +155,7 @@ async def test_rules_are_time_ranged_by_business_date(shop: Shop):
     await sell(shop, "S-1", line(1, 10_000, (shop.alice, 10_000)))
     await sell(shop, "S-2", line(1, 10_000, (shop.alice, 10_000)), on=OCT, at=OCT_AT)
     assert [e["commission_minor"] for e in await entries()] == [100, 300]
-    await commission.end_rule(shop.admin, "NEW", dt.date(2026, 10, 4))
+    await commission_rules.end_rule(shop.admin, "NEW", dt.date(2026, 10, 4))
     await sell(shop, "S-3", line(1, 10_000, (shop.alice, 10_000)), on=OCT, at=OCT_AT)
     assert (await entries(sale_ref="S-3"))[0]["commission_minor"] == 0
 
@@ -198,7 +198,7 @@ async def test_bad_rules_are_refused_naming_the_field(shop: Shop):
     with pytest.raises(InvalidCommissionRule) as error:
         await rule(shop, "X", basis="per_unit")
     assert error.value.field == "amount_per_unit_minor"
-    assert await commission.list_rules(shop.admin) == []
+    assert await commission_rules.list_rules(shop.admin) == []
 
 
 # -------------------------------------------------------------------- shares and levels
@@ -256,7 +256,7 @@ async def test_whole_amount_trues_up_the_month_at_close(shop: Shop):
     await sell(shop, "S-1", line(1, 4_000_000, (shop.alice, 10_000)))  # 80,000 at 2 %
     await sell(shop, "S-2", line(1, 2_000_000, (shop.alice, 10_000)))  # 60,000 at 3 %
     await sell(shop, "S-3", line(1, 1_000_000, (shop.bob, 10_000)))  # Bob stays at 2 %
-    closed = await commission.close_period(shop.admin, "SH001", dt.date(2026, 9, 1))
+    closed = await commission_periods.close_period(shop.admin, "SH001", dt.date(2026, 9, 1))
     [true_up] = await entries(kind="level_true_up")
     # All 60,000.00 of Alice's month at 3 % = 180,000; 140,000 was paid line by line.
     assert (true_up["staff"], true_up["commission_minor"], true_up["level"]) == (
@@ -266,7 +266,9 @@ async def test_whole_amount_trues_up_the_month_at_close(shop: Shop):
     )
     assert (true_up["personal_minor"], true_up["pool_minor"]) == (36_000, 4_000)
     assert closed["commission_minor"] == 180_000 + 20_000
-    statement = await commission.staff_statement(shop.admin, "SH001", dt.date(2026, 9, 1), "S001")
+    statement = await commission_statements.staff_statement(
+        shop.admin, "SH001", dt.date(2026, 9, 1), "S001"
+    )
     assert statement["commission_minor"] == 180_000
     assert statement["levels_reached"] == [{"rule_code": "TIERED", "level": 2, "rate_bp": 300}]
     assert await check_commission() == []
@@ -284,7 +286,7 @@ async def test_whole_amount_refund_below_a_level_leaves_nothing_to_true_up(shop:
         at=AT,
         lines=[(1, 1)],
     )
-    closed = await commission.close_period(shop.admin, "SH001", dt.date(2026, 9, 1))
+    closed = await commission_periods.close_period(shop.admin, "SH001", dt.date(2026, 9, 1))
     assert closed["commission_minor"] == 80_000
     assert await entries(kind="level_true_up") == []
 
@@ -360,7 +362,7 @@ async def test_refund_of_unknown_sale_or_line_is_refused(shop: Shop):
 async def test_partial_refund_after_close_lands_in_the_current_period(shop: Shop):
     await rule(shop, "CHAIN", rate_bp=500, pool_share_bp=2000)
     await sell(shop, "S-1", line(1, 20_000, (shop.alice, 10_000), quantity=2))  # 1000
-    closed = await commission.close_period(shop.admin, "SH001", dt.date(2026, 9, 1))
+    closed = await commission_periods.close_period(shop.admin, "SH001", dt.date(2026, 9, 1))
     assert closed["commission_minor"] == 1000 and closed["pool_minor"] == 200
     assert closed["pool_paid_minor"] == 200  # Alice was the only seller
     before = await store_figures("2026-09")
@@ -379,7 +381,9 @@ async def test_partial_refund_after_close_lands_in_the_current_period(shop: Shop
     assert october[0]["month_start"] == dt.date(2026, 10, 1)
     assert refund["adjustment"] is True
     assert (refund["commission_minor"], refund["pool_minor"]) == (-500, -100)
-    statement = await commission.staff_statement(shop.admin, "SH001", dt.date(2026, 10, 1), "S001")
+    statement = await commission_statements.staff_statement(
+        shop.admin, "SH001", dt.date(2026, 10, 1), "S001"
+    )
     assert statement["adjustments_minor"] == -500 and statement["sales_minor"] == -10_000
     assert await check_commission() == []
 
@@ -388,12 +392,14 @@ async def store_figures(month: str) -> dict[str, Any]:
     from stores.access import Actor, Role
 
     reader = Actor(0, "X", "x", frozenset({Role.analyst}), None, None)
-    return await commission.store_statement(reader, "SH001", commission.parse_month(month))
+    return await commission_statements.store_statement(
+        reader, "SH001", commission_periods.parse_month(month)
+    )
 
 
 async def test_sale_in_a_closed_month_lands_in_the_next_open_one(shop: Shop):
     await rule(shop, "CHAIN", rate_bp=100)
-    await commission.close_period(shop.admin, "SH001", dt.date(2026, 9, 1))
+    await commission_periods.close_period(shop.admin, "SH001", dt.date(2026, 9, 1))
     await sell(shop, "S-LATE", line(1, 10_000, (shop.alice, 10_000)))  # offline, 10 Sept
     [entry] = await entries()
     assert entry["adjustment"] is True
@@ -404,22 +410,24 @@ async def test_sale_in_a_closed_month_lands_in_the_next_open_one(shop: Shop):
 async def test_close_needs_the_month_ended_and_happens_once(shop: Shop):
     today = dt.datetime.now(dt.UTC).date()
     with pytest.raises(PeriodNotEnded):
-        await commission.close_period(shop.admin, "SH001", today.replace(day=1))
-    await commission.close_period(shop.admin, "SH001", dt.date(2026, 9, 1))
+        await commission_periods.close_period(shop.admin, "SH001", today.replace(day=1))
+    await commission_periods.close_period(shop.admin, "SH001", dt.date(2026, 9, 1))
     with pytest.raises(PeriodAlreadyClosed):
-        await commission.close_period(shop.admin, "SH001", dt.date(2026, 9, 1))
+        await commission_periods.close_period(shop.admin, "SH001", dt.date(2026, 9, 1))
 
 
 async def test_pool_is_split_by_configured_shares_at_close(shop: Shop):
     await rule(shop, "CHAIN", rate_bp=1000, pool_share_bp=5000)
     await sell(shop, "S-1", line(1, 10_001, (shop.alice, 10_000)))  # 1000: 500 pool
     await sell(shop, "S-2", line(1, 1_000))  # nobody: 100 pool
-    await commission.set_pool_shares(shop.admin, "SH001", [("S001", 1), ("S002", 2)])
-    closed = await commission.close_period(shop.admin, "SH001", dt.date(2026, 9, 1))
+    await commission_periods.set_pool_shares(shop.admin, "SH001", [("S001", 1), ("S002", 2)])
+    closed = await commission_periods.close_period(shop.admin, "SH001", dt.date(2026, 9, 1))
     assert closed["pool_minor"] == 600 and closed["pool_paid_minor"] == 600
     shares = {e["staff"]: e["pool_share_minor"] for e in await entries(kind="pool_share")}
     assert shares == {shop.alice: 200, shop.bob: 400}
-    statement = await commission.staff_statement(shop.admin, "SH001", dt.date(2026, 9, 1), "S002")
+    statement = await commission_statements.staff_statement(
+        shop.admin, "SH001", dt.date(2026, 9, 1), "S002"
+    )
     assert statement["payable_minor"] == 400 and statement["pool_share_minor"] == 400
 
 
@@ -479,7 +487,7 @@ async def test_line_sold_by_nobody_is_paid_at_the_first_level_and_keeps_no_tally
 async def test_verify_reports_a_changed_closed_month_and_a_sale_paid_twice(shop: Shop):
     await rule(shop, "CHAIN", rate_bp=100)
     await sell(shop, "S-1", line(1, 10_000, (shop.alice, 10_000)))
-    await commission.close_period(shop.admin, "SH001", dt.date(2026, 9, 1))
+    await commission_periods.close_period(shop.admin, "SH001", dt.date(2026, 9, 1))
     assert await check_commission() == []
     [entry] = await entries()
     # Tampering, as a bad manual fix would: the sale's line written a second time.

@@ -9,7 +9,7 @@ import datetime as dt
 import pytest
 
 from memberpos.db import transaction
-from stores import commission
+from stores import commission, commission_periods, commission_rules
 from stores.commission import SoldLine, record_sale
 from stores.commission_tables import CommissionEntry, CommissionPeriod, CommissionTally
 from stores.commission_verify import check_commission
@@ -25,7 +25,7 @@ async def two_sellers(db):
     chain = await factories.small_chain(admin)
     alice = await factories.employee(admin, "S001", ["salesperson"], "SH001")
     bob = await factories.employee(admin, "S002", ["salesperson"], "SH001")
-    await commission.create_rule(
+    await commission_rules.create_rule(
         admin,
         code="TIERED",
         name="tiered",
@@ -85,7 +85,9 @@ async def test_close_waits_for_a_sale_in_flight_and_later_sales_move_on(two_sell
 
     sale = asyncio.create_task(slow_sale())
     await started.wait()
-    closing = asyncio.create_task(commission.close_period(admin, "SH001", dt.date(2026, 9, 1)))
+    closing = asyncio.create_task(
+        commission_periods.close_period(admin, "SH001", dt.date(2026, 9, 1))
+    )
     await asyncio.sleep(0.3)
     assert not closing.done()  # the sale's key-share lock holds the close back
     release.set()
@@ -104,7 +106,7 @@ async def test_close_waits_for_a_sale_in_flight_and_later_sales_move_on(two_sell
 @pytest.mark.postgres
 async def test_parallel_partial_refunds_take_back_exactly_the_whole(two_sellers):
     admin, store_id, alice, _ = two_sellers
-    await commission.create_rule(
+    await commission_rules.create_rule(
         admin, code="ODD", name="odd", valid_from=dt.date(2026, 1, 1), sku="SNACK-2", rate_bp=100
     )
     async with transaction():

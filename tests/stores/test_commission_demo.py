@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from memberpos.clock import business_date, utc_now
-from stores import catalog, commission
+from stores import catalog, commission_access, commission_rules, commission_statements
 from stores.commission import SoldLine, record_sale
 from stores.commission_demo import close_demo_months, create_demo_commission
 from stores.commission_tables import CommissionPoolShare, CommissionRule, CommissionTarget
@@ -35,7 +35,7 @@ async def test_demo_commission_is_idempotent_and_verifies(db):
     assert await CommissionPoolShare.count() == 2
 
     today = business_date(utc_now(), "Asia/Shanghai")
-    people = await commission.staff_by_employee_no("S1")
+    people = await commission_access.staff_by_employee_no("S1")
     total = await record_sale(
         sale_ref="DEMO-1",
         store_id=chain["stores"]["SH001"]["id"],
@@ -47,7 +47,7 @@ async def test_demo_commission_is_idempotent_and_verifies(db):
         ],
     )
     assert total == 59 + 150
-    statement = await commission.store_statement(admin, "SH001", today.replace(day=1))
+    statement = await commission_statements.store_statement(admin, "SH001", today.replace(day=1))
     assert statement["target_minor"] == 30_000_000 and statement["attainment_bp"] == 7
     assert await check_commission() == []
 
@@ -58,7 +58,7 @@ async def test_closing_the_demo_months_closes_ended_months_once(db):
     admin = await factories.hq_admin()
     chain = await factories.small_chain(admin)
     person = await factories.employee(admin, "S1", ["salesperson"], "SH001")
-    await commission.create_rule(
+    await commission_rules.create_rule(
         admin,
         code="BASE",
         name="base",
@@ -77,6 +77,8 @@ async def test_closing_the_demo_months_closes_ended_months_once(db):
         )
     assert await close_demo_months() == "commission months: 1 closed"
     assert await close_demo_months() == "commission months: 0 closed"
-    statement = await commission.staff_statement(admin, "SH001", dt.date(2026, 9, 1), "S1")
+    statement = await commission_statements.staff_statement(
+        admin, "SH001", dt.date(2026, 9, 1), "S1"
+    )
     assert statement["status"] == "closed" and statement["pool_share_minor"] == 50
     assert await check_commission() == []

@@ -10,7 +10,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from stores import commission
+from stores import commission_rules
 from stores.commission import SoldLine, record_sale, reverse_refund
 from stores.commission_tables import CommissionEntry, CommissionTally
 from stores.commission_verify import check_commission
@@ -56,7 +56,7 @@ async def _ensure_world() -> dict[str, Any]:
             "store_code": "SH002",
         },
     }.items():
-        await commission.create_rule(admin, code=code, name=code, valid_from=start, **terms)
+        await commission_rules.create_rule(admin, code=code, name=code, valid_from=start, **terms)
     _world.update(store_id=chain["stores"]["SH001"]["id"], staff=staff)
     return _world
 
