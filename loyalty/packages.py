@@ -88,16 +88,13 @@ def _validate_product(values: dict[str, Any]) -> None:
         raise InvalidInput("validity_days must be between 1 and 3,660", field="validity_days")
 
 
-async def product_out(code: str) -> dict[str, Any]:
-    row = (
-        await ServicePackageProduct.select(
-            *ServicePackageProduct.all_columns(), ServicePackageProduct.store.code.as_alias("sc")
-        )
-        .where(ServicePackageProduct.code == code)
-        .first()
+def _products_query() -> Any:
+    return ServicePackageProduct.select(
+        *ServicePackageProduct.all_columns(), ServicePackageProduct.store.code.as_alias("sc")
     )
-    if row is None:
-        raise PackageProductNotFound(field="code")
+
+
+def _product_dict(row: dict[str, Any]) -> dict[str, Any]:
     return {
         "code": row["code"],
         "name": row["name"],
@@ -110,13 +107,19 @@ async def product_out(code: str) -> dict[str, Any]:
     }
 
 
+async def product_out(code: str) -> dict[str, Any]:
+    row = await _products_query().where(ServicePackageProduct.code == code).first()
+    if row is None:
+        raise PackageProductNotFound(field="code")
+    return _product_dict(row)
+
+
 async def list_products(active_only: bool = False) -> list[dict[str, Any]]:
-    query = ServicePackageProduct.select(ServicePackageProduct.code).order_by(
-        ServicePackageProduct.code
-    )
+    """Every product (or the active ones) by code, in one query."""
+    query = _products_query().order_by(ServicePackageProduct.code)
     if active_only:
         query = query.where(ServicePackageProduct.active == True)  # noqa: E712
-    return [await product_out(row["code"]) for row in await query]
+    return [_product_dict(row) for row in await query]
 
 
 async def define_product(
