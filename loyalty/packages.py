@@ -77,15 +77,29 @@ async def _store_id(store_code: str | None) -> int | None:
     return row["id"]
 
 
-def _validate_product(values: dict[str, Any]) -> None:
-    if not str(values.get("name", "")).strip():
+async def _checked_fields(
+    changes: dict[str, Any], product: dict[str, Any], *, code: str | None = None
+) -> dict[str, Any]:
+    """The columns to write for ``changes`` (by name; ``store_code`` becomes the store's id)
+    once the product they make (``product``) passes the checks, in this order: known fields,
+    name, uses, price, validity, a new product's ``code``, the store."""
+    unknown = set(changes) - set(PRODUCT_FIELDS)
+    if unknown:
+        raise InvalidInput(f"Unknown field {sorted(unknown)[0]!r}", field=sorted(unknown)[0])
+    if not str(product.get("name", "")).strip():
         raise InvalidInput("A package needs a name", field="name")
-    if values["uses"] < 1 or values["uses"] > 10_000:
+    if product["uses"] < 1 or product["uses"] > 10_000:
         raise InvalidInput("uses must be between 1 and 10,000", field="uses")
-    if values["price_minor"] < 0:
+    if product["price_minor"] < 0:
         raise InvalidInput("price_minor must not be negative", field="price_minor")
-    if values["validity_days"] < 1 or values["validity_days"] > 3_660:
+    if product["validity_days"] < 1 or product["validity_days"] > 3_660:
         raise InvalidInput("validity_days must be between 1 and 3,660", field="validity_days")
+    if code is not None and (not code.strip() or len(code) > 32):
+        raise InvalidInput("code must be 1 to 32 characters", field="code")
+    columns = {key: value for key, value in changes.items() if key != "store_code"}
+    if "store_code" in changes:
+        columns["store"] = await _store_id(changes["store_code"])
+    return columns
 
 
 def _products_query() -> Any:
@@ -135,23 +149,19 @@ async def define_product(
 ) -> dict[str, Any]:
     """HQ defines a package product (audited). Codes are unique."""
     require_hq_admin(actor)
-    values = {
+    fields = {
         "name": name.strip(),
         "sku": sku,
         "uses": uses,
         "price_minor": price_minor,
         "validity_days": validity_days,
+        "store_code": store_code,
     }
-    _validate_product(values)
-    if not code.strip() or len(code) > 32:
-        raise InvalidInput("code must be 1 to 32 characters", field="code")
-    store_id = await _store_id(store_code)
+    columns = await _checked_fields(fields, fields, code=code)
     async with transaction():
         inserted = (
             await ServicePackageProduct.insert(
-                ServicePackageProduct(
-                    code=code, store=store_id, active=True, created_at=utc_now(), **values
-                )
+                ServicePackageProduct(code=code, active=True, created_at=utc_now(), **columns)
             )
             .on_conflict(target=(ServicePackageProduct.code,), action="DO NOTHING")
             .returning(ServicePackageProduct.id)
@@ -170,18 +180,10 @@ async def update_product(
     """Changes a product for future sales; packages sold keep their own terms."""
     require_hq_admin(actor)
     before = await product_out(code)
-    unknown = set(changes) - set(PRODUCT_FIELDS)
-    if unknown:
-        raise InvalidInput(f"Unknown field {sorted(unknown)[0]!r}", field=sorted(unknown)[0])
-    merged = {**before, **changes}
-    _validate_product(merged)
+    columns = await _checked_fields(changes, {**before, **changes})
     values: dict[Any, Any] = {
-        getattr(ServicePackageProduct, key): value
-        for key, value in changes.items()
-        if key != "store_code"
+        getattr(ServicePackageProduct, key): value for key, value in columns.items()
     }
-    if "store_code" in changes:
-        values[ServicePackageProduct.store] = await _store_id(changes["store_code"])
     async with transaction():
         if values:
             await ServicePackageProduct.update(values).where(ServicePackageProduct.code == code)
