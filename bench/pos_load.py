@@ -35,6 +35,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -274,15 +275,7 @@ class Server:
         return total
 
     def cpu_seconds(self) -> float:
-        ticks = os.sysconf("SC_CLK_TCK")
-        total = 0.0
-        for pid in self._pids():
-            try:
-                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-                total += (int(fields[11]) + int(fields[12])) / ticks
-            except (OSError, IndexError, ValueError):
-                continue
-        return total
+        return cpu_seconds(self._pids())
 
     def sample_memory(self) -> None:
         self._sampling = True
@@ -317,28 +310,37 @@ class Server:
                 self.process.wait()
 
 
+def cpu_seconds(pids: Iterable[int | str]) -> float:
+    """User and system CPU used so far by the processes ``pids`` (/proc; gone ones count 0)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / ticks
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
+
+
 def database_cpu_seconds(database: str = DATABASE) -> float:
     """CPU used so far by the PostgreSQL processes working for ``database`` (its backends and
     autovacuum workers: the database's name is in their title) and by the WAL writer, read
     from /proc; the server must be on this machine. Backends that exited are not counted, so
     read it around a run whose connections stay open (the service's pool)."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0.0
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
+
+    def works_for_database(pid: str) -> bool:
         try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-            if not stat[stat.index("(") + 1 : stat.rindex(")")].startswith("postgres"):
-                continue
-            title = Path(f"/proc/{entry}/cmdline").read_bytes()
-            if database.encode() not in title and b"walwriter" not in title:
-                continue
-            fields = stat.rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / ticks
-        except (OSError, ValueError, IndexError):
-            continue
-    return total
+            stat = Path(f"/proc/{pid}/stat").read_text()
+            title = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            return False
+        return stat[stat.index("(") + 1 : stat.rindex(")")].startswith("postgres") and (
+            database.encode() in title or b"walwriter" in title
+        )
+
+    pids = [pid for pid in os.listdir("/proc") if pid.isdigit()]
+    return cpu_seconds(pid for pid in pids if works_for_database(pid))
 
 
 # ------------------------------------------------------------------------------- bodies

@@ -11,9 +11,10 @@ The statements are hand-written (``memberpos.db``): every posting of a sale star
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 
 from memberpos.clock import business_date, utc_now
-from memberpos.db import fetch, fetchrow, fetchval, lock_clause
+from memberpos.db import fetch, fetchrow, fetchval, lock_clause, placeholders
 
 # The store's zone as a column of another statement (``{}``: the store id; NULL when there is
 # no store or no such store, see :func:`zone_or_chain`): a posting reads it with its lots.
@@ -116,3 +117,23 @@ async def store_time_zone(store_id: int | None) -> str:
 async def local_date(at: dt.datetime, store_id: int | None) -> dt.date:
     """The business date ``at`` falls on at the store (or in the chain's zone)."""
     return business_date(at, await store_time_zone(store_id))
+
+
+async def local_dates(
+    at: dt.datetime, store_ids: Iterable[int | None]
+) -> dict[int | None, dt.date]:
+    """:func:`local_date` for each of ``store_ids`` (None: the chain's zone), the stores'
+    zones read in one statement."""
+    wanted = set(store_ids)
+    stores = sorted(store_id for store_id in wanted if store_id is not None)
+    zones: dict[int, str] = {}
+    if stores:
+        rows = await fetch(
+            f"SELECT id, time_zone FROM store WHERE id IN ({placeholders(len(stores))})",
+            *stores,
+        )
+        zones = {row["id"]: row["time_zone"] for row in rows}
+    return {
+        store_id: business_date(at, zone_or_chain(zones.get(store_id) if store_id else None))
+        for store_id in wanted
+    }

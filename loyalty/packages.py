@@ -27,7 +27,7 @@ from typing import Any
 
 from piccolo.query.functions.aggregate import Sum
 
-from loyalty.accounts import local_date, zone_or_chain
+from loyalty.accounts import local_date, local_dates
 from loyalty.configuration import require_hq_admin
 from loyalty.errors import (
     InvalidAmount,
@@ -41,7 +41,7 @@ from loyalty.errors import (
 )
 from loyalty.points import Source
 from loyalty.tables import ServicePackage, ServicePackageEntry, ServicePackageProduct
-from memberpos.clock import business_date, utc_now
+from memberpos.clock import utc_now
 from memberpos.db import transaction
 from memberpos.errors import Conflict, InvalidInput
 from memberpos.money import divide_half_up
@@ -473,21 +473,8 @@ async def expire_packages(*, at: dt.datetime | None = None) -> int:
     candidates = await ServicePackage.select(
         ServicePackage.id, ServicePackage.member, ServicePackage.store, ServicePackage.valid_until
     ).where((ServicePackage.status == "active") & (ServicePackage.valid_until < horizon))
-    # Each store's business date once per run: the zones of the candidates' stores in one
-    # query (as ``local_date`` reads them; no store, or none found, is the chain's zone).
-    store_ids = sorted({row["store"] for row in candidates if row["store"] is not None})
-    zones: dict[int, str | None] = {}
-    if store_ids:
-        zones = {
-            row["id"]: row["time_zone"]
-            for row in await Store.select(Store.id, Store.time_zone).where(
-                Store.id.is_in(store_ids)
-            )
-        }
-    today = {
-        store: business_date(at, zone_or_chain(zones.get(store) if store is not None else None))
-        for store in {row["store"] for row in candidates}
-    }
+    # Each store's business date once per run (the stores' zones in one statement).
+    today = await local_dates(at, (row["store"] for row in candidates))
     expired = 0
     for candidate in candidates:
         if today[candidate["store"]] <= candidate["valid_until"]:

@@ -229,6 +229,14 @@ async def spendable_points(
     return (await points_summary(member_id, at, store_id=store_id))["spendable"]
 
 
+def _spendable_and_pending(live: Sequence[Any], at: dt.datetime, debt: int) -> tuple[int, int]:
+    """Of unexpired lots at ``at``: what can be spent (nothing while the account owes) and what
+    is still pending (not available before ``available_from``)."""
+    pending = sum(lot["remaining"] for lot in live if lot["available_from"] > at)
+    spendable = 0 if debt else sum(lot["remaining"] for lot in live if lot["available_from"] <= at)
+    return spendable, pending
+
+
 def _unexpired(lots: Sequence[Any], at: dt.datetime) -> list[Any]:
     """The lots not expired at ``at``, by the business date in the zone read with them
     (``STORE_ZONE … AS time_zone``): a lot is spendable through its whole last day."""
@@ -277,6 +285,7 @@ async def _credit(
         account_id = account["id"]
         repaid = min(points, account["debt"])
         balance_after = account["balance"] + points
+        debt_after = account["debt"] - repaid
         today = business_date(at, zone_or_chain(None))
         posted = await _post_once(
             account_id,
@@ -284,7 +293,7 @@ async def _credit(
             kind,
             source,
             balance_after,
-            account["debt"] - repaid,
+            debt_after,
             at,
             {**(detail or {}), "debt_repaid": repaid},
             lots_today=today,
@@ -306,21 +315,23 @@ async def _credit(
             source.store_id,
             at,
         )
-    # the lots after this posting: as the update read them, with the new lot
-    spendable, pending = posted["spendable"], posted["pending"]
-    if expires_on is None or expires_on >= today:
-        if available_from <= at:
-            spendable += points - repaid
-        else:
-            pending += points - repaid
+    # the lots after this posting: as the update read them (at ``at``, by the chain's
+    # business date), and the new lot
+    new_lot = {
+        "remaining": points - repaid,
+        "available_from": available_from,
+        "expires_on": expires_on,
+        "time_zone": None,
+    }
+    added_spendable, added_pending = _spendable_and_pending(_unexpired([new_lot], at), at, 0)
     return PointsPosting(
         None,
         points,
         balance_after,
         account_id=account_id,
-        debt_after=account["debt"] - repaid,
-        spendable_after=0 if account["debt"] - repaid else spendable,
-        pending_after=pending,
+        debt_after=debt_after,
+        spendable_after=0 if debt_after else posted["spendable"] + added_spendable,
+        pending_after=posted["pending"] + added_pending,
     )
 
 
@@ -703,13 +714,7 @@ async def points_summary(
             store_id,
             account["id"],
         )
-    live = _unexpired(lots, at)
-    pending = sum(lot["remaining"] for lot in live if lot["available_from"] > at)
-    spendable = (
-        0
-        if account["debt"]
-        else sum(lot["remaining"] for lot in live if lot["available_from"] <= at)
-    )
+    spendable, pending = _spendable_and_pending(_unexpired(lots, at), at, account["debt"])
     return {
         "balance": account["balance"],
         "spendable": spendable,

@@ -212,15 +212,18 @@ class _PostgresEngine(PostgresEngine):
     def transaction(self, allow_nested: bool = True, *, lazy: bool = False) -> PostgresTransaction:
         return _Transaction(self, allow_nested=allow_nested, lazy=lazy)
 
-    async def run_querystring(self, querystring: QueryString, in_pool: bool = True) -> Any:
+    def open_transaction(self) -> _Transaction | None:
+        """The transaction of this task, when one is open (it keeps deferred writes)."""
         current = self.current_transaction.get()
-        if isinstance(current, _Transaction):
+        return current if isinstance(current, _Transaction) else None
+
+    async def run_querystring(self, querystring: QueryString, in_pool: bool = True) -> Any:
+        if (current := self.open_transaction()) is not None:
             await current.flush()
         return await super().run_querystring(querystring, in_pool)
 
     async def run_ddl(self, ddl: str, in_pool: bool = True) -> Any:
-        current = self.current_transaction.get()
-        if isinstance(current, _Transaction):
+        if (current := self.open_transaction()) is not None:
             await current.flush()
         return await super().run_ddl(ddl, in_pool)
 
@@ -684,11 +687,9 @@ async def defer_write(sql: str, *args: Any) -> None:
     literals (:func:`sql_literal`), so only plain types: ``None``, ``bool``, ``int``,
     ``str``, ``bytes``, ``date``, ``datetime``."""
     engine = get_engine()
-    if isinstance(engine, PostgresEngine):
-        current = engine.current_transaction.get()
-        if isinstance(current, _Transaction):
-            current.defer(sql, args, _written_tables(sql))
-            return
+    if isinstance(engine, _PostgresEngine) and (current := engine.open_transaction()) is not None:
+        current.defer(sql, args, _written_tables(sql))
+        return
     await fetch(sql, *args)
 
 
@@ -698,11 +699,9 @@ async def write_count(sql: str, *args: Any) -> int:
     before it (BEGIN of a lazy transaction, deferred writes), its values as literals
     (:func:`sql_literal`); elsewhere it runs at once."""
     engine = get_engine()
-    if isinstance(engine, PostgresEngine):
-        current = engine.current_transaction.get()
-        if isinstance(current, _Transaction):
-            status = await current.send((sql, _literals(args)))
-            return int(status.rsplit(" ", 1)[-1])
+    if isinstance(engine, _PostgresEngine) and (current := engine.open_transaction()) is not None:
+        status = await current.send((sql, _literals(args)))
+        return int(status.rsplit(" ", 1)[-1])
     return len(await fetch(sql + " RETURNING 1", *args))
 
 

@@ -162,9 +162,9 @@ async def apply_sale(prepared: PreparedSale) -> Outcome:
     at = priced.occurred_at
     # The sale's number, its members locked and the accounts it posts to locked and read, in
     # one statement (on SQLite the postings read their accounts themselves).
+    owner = member.account_member_id if member is not None else None
     wanted: list[RowLock] = []
-    if member is not None:
-        owner = member.account_member_id
+    if owner is not None:
         if prepared.points_used or priced.earn.points > 0:
             wanted.append(RowLock("points_account", POINTS_ACCOUNT_COLUMNS, "member", owner))
         if prepared.stored_value_minor:
@@ -200,7 +200,7 @@ async def apply_sale(prepared: PreparedSale) -> Outcome:
     stored_after: dict[str, int] | None = None  # the account as this sale's spend left it
     points_after: dict[str, int] | None = None  # the points account as this sale left it
     if member is not None:
-        owner = member.account_member_id
+        assert owner is not None
         if prepared.points_used:
             posting = await points_ledger.spend(
                 owner, prepared.points_used, source, at=at, account=accounts["points_account"]
